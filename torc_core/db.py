@@ -1,0 +1,143 @@
+"""Opening SQLite connections: one policy, as a named list, for every connection.
+
+Only the PyPI apsw (with its private SQLite) touches the database in the
+server process; never the stdlib sqlite3 module (two SQLite copies in one
+process break file locking). One connection per thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from importlib import resources
+from typing import Callable, Iterator
+
+import apsw
+
+from .errors import StoreBusy
+
+#: Milliseconds a statement waits on a locked database before BusyError.
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _sync_mode() -> str:
+    mode = os.environ.get("TORC_DB_SYNC", "normal").strip().lower()
+    if mode not in ("normal", "full"):
+        raise ValueError(f"TORC_DB_SYNC must be 'normal' or 'full', not {mode!r}")
+    return mode.upper()
+
+
+def _wal(c: apsw.Connection) -> None:
+    # WAL: readers never block the writer; needs a local disk (no NFS/Lustre).
+    c.execute("PRAGMA journal_mode = WAL")
+
+
+def _synchronous(c: apsw.Connection) -> None:
+    # NORMAL in WAL survives a killed process; FULL also survives power loss.
+    c.execute(f"PRAGMA synchronous = {_sync_mode()}")
+
+
+def _foreign_keys(c: apsw.Connection) -> None:
+    c.execute("PRAGMA foreign_keys = ON")
+
+
+def _busy_timeout(c: apsw.Connection) -> None:
+    c.set_busy_timeout(BUSY_TIMEOUT_MS)
+
+
+def _no_double_quoted_strings(c: apsw.Connection) -> None:
+    # A misspelled column in double quotes must be an error, not a string.
+    c.config(apsw.SQLITE_DBCONFIG_DQS_DML, 0)
+    c.config(apsw.SQLITE_DBCONFIG_DQS_DDL, 0)
+
+
+def _cache(c: apsw.Connection) -> None:
+    # 64 MiB page cache per connection: initialize reads millions of edges.
+    c.execute("PRAGMA cache_size = -65536")
+    c.execute("PRAGMA temp_store = MEMORY")
+
+
+#: The connection policy, applied in order to every connection.
+CONNECTION_POLICY: list[tuple[str, Callable[[apsw.Connection], None]]] = [
+    ("wal", _wal),
+    ("synchronous", _synchronous),
+    ("foreign_keys", _foreign_keys),
+    ("busy_timeout", _busy_timeout),
+    ("no_double_quoted_strings", _no_double_quoted_strings),
+    ("cache", _cache),
+]
+
+
+def _migration_v1(c: apsw.Connection) -> None:
+    c.execute(resources.files("torc_core").joinpath("schema.sql").read_text())
+
+
+#: Migrations keyed by the user_version they produce, applied in order.
+MIGRATIONS: list[tuple[int, Callable[[apsw.Connection], None]]] = [
+    (1, _migration_v1),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def open_connection(path: str) -> apsw.Connection:
+    """Open a connection to `path` with the connection policy applied."""
+    conn = apsw.Connection(path)
+    for _name, apply in CONNECTION_POLICY:
+        apply(conn)
+    return conn
+
+
+def migrate(conn: apsw.Connection) -> int:
+    """Bring the schema up to date; return the version it is at.
+
+    Raises:
+        RuntimeError: The database was written by a newer torc-grpc.
+    """
+    with transaction(conn):
+        version = conn.execute("PRAGMA user_version").fetchall()[0][0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"database schema version {version} is newer than this server's "
+                f"({SCHEMA_VERSION}); upgrade torc-grpc"
+            )
+        for target, step in MIGRATIONS:
+            if version < target:
+                step(conn)
+                conn.execute(f"PRAGMA user_version = {int(target)}")
+                version = target
+    return version
+
+
+def close_connection(conn: apsw.Connection, checkpoint: bool = False) -> None:
+    """Close a connection; the writer also optimizes and checkpoints the WAL."""
+    if checkpoint:
+        try:
+            conn.execute("PRAGMA optimize")
+            conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+        except apsw.BusyError:  # another process reads; the next open checkpoints
+            pass
+    conn.close()
+
+
+@contextlib.contextmanager
+def transaction(conn: apsw.Connection) -> Iterator[apsw.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+
+    IMMEDIATE takes the write lock up front, so a read-then-write never fails
+    halfway on a lock upgrade. apsw.BusyError becomes StoreBusy.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except apsw.BusyError as exc:
+        raise StoreBusy("the database is busy; retry") from exc
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            conn.execute("COMMIT")
+        except apsw.BusyError as exc:
+            conn.execute("ROLLBACK")
+            raise StoreBusy("the database is busy; retry") from exc

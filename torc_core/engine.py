@@ -1,0 +1,385 @@
+"""The consistency owner: transactions, the write lock, in-memory graphs.
+
+Concurrency contract:
+* Every write runs under one process-wide write lock, inside one
+  ``BEGIN IMMEDIATE`` transaction on the writer connection; a state change is
+  all or nothing. SQLite allows one writer anyway; taking the lock in Python
+  first means no writer ever spins on SQLITE_BUSY inside this process.
+* Reads use one connection per thread and see the last committed state
+  (WAL snapshots); they never wait for the write lock.
+* Per workflow the engine keeps a Graph (torc_core.kernels) that mirrors the
+  job statuses and dependency counters. It is derived from the database,
+  built lazily under the write lock, changed only under it and after the
+  matching commit, and dropped whenever the jobs of a workflow change shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Iterable, Optional, Sequence
+
+import apsw
+
+from . import store
+from .db import close_connection, migrate, open_connection, transaction
+from .define import (
+    DEFAULT_RESOURCES,
+    NameMaps,
+    Written,
+    check_sort_method,
+    write_jobs,
+    write_named_items,
+)
+from .errors import Conflict, InvalidArgument, NotFound
+from .kernels import Graph
+from .models import (
+    DONE_STATUSES,
+    Event,
+    InitializeOutcome,
+    Job,
+    JobBatch,
+    JobStatus,
+    Page,
+    Severity,
+    Workflow,
+    WorkflowSpec,
+    WorkflowStatus,
+)
+
+log = logging.getLogger("torc_core.engine")
+
+MAX_PAGE = 10_000
+
+
+def now_iso() -> str:
+    """UTC now as ISO8601 with milliseconds and Z (torc's format)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def page_limit(limit: int, default: int) -> int:
+    """Validate a page size: 0 means the default, at most MAX_PAGE."""
+    if limit < 0:
+        raise InvalidArgument(f"limit must be >= 0, not {limit}")
+    if limit > MAX_PAGE:
+        raise InvalidArgument(f"limit must be <= {MAX_PAGE}, not {limit}")
+    return limit or default
+
+
+class Engine:
+    """Owns the database and every state change of torc-grpc.
+
+    Args:
+        path: SQLite database file (created and migrated when needed). It must
+            be on a local disk: WAL needs shared memory on one host.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._write_lock = threading.Lock()
+        self._writer = open_connection(path)
+        self.schema_version = migrate(self._writer)
+        self._local = threading.local()
+        self._readers: list[apsw.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._graphs: dict[int, Graph] = {}
+        self._defining: set[int] = set()
+        self._closed = False
+
+    # ------------------------------------------------------------ plumbing
+    def _reader(self) -> apsw.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = open_connection(self.path)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection (after the server stopped calling in)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._write_lock:
+            with self._readers_lock:
+                for conn in self._readers:
+                    close_connection(conn)
+                self._readers.clear()
+            close_connection(self._writer, checkpoint=True)
+
+    def _workflow(self, conn: apsw.Connection, workflow_id: int) -> Workflow:
+        wf = store.get_workflow(conn, workflow_id)
+        if wf is None:
+            raise NotFound(f"workflow {workflow_id} not found", workflow_id=workflow_id)
+        return wf
+
+    def _graph_locked(self, workflow_id: int) -> Graph:
+        """The workflow's graph, built from the database if needed (write lock held)."""
+        graph = self._graphs.get(workflow_id)
+        if graph is None:
+            graph = Graph(*store.load_graph_arrays(self._writer, workflow_id))
+            self._graphs[workflow_id] = graph
+        return graph
+
+    def _event(
+        self, conn: apsw.Connection, workflow_id: int, event_type: str, severity: Severity, **data
+    ) -> int:
+        return store.insert_event(conn, workflow_id, now_ms(), event_type, severity, data)
+
+    # ------------------------------------------------------------ definitions
+    def create_workflow(self, spec: WorkflowSpec) -> tuple[Workflow, dict[str, int]]:
+        """Create a workflow and all of its items in one transaction.
+
+        Returns:
+            The workflow and a map of job name -> job id.
+
+        Raises:
+            InvalidArgument: A bad item (named in the message); nothing is written.
+        """
+        if not spec.name.strip():
+            raise InvalidArgument("workflow name is empty")
+        sort_method = check_sort_method(spec.jobs_sort_method)
+        with self._write_lock, transaction(self._writer) as c:
+            wf_id = store.insert_workflow(
+                c, spec.name, spec.user, spec.description, now_iso(), sort_method, dict(spec.env)
+            )
+            names, written = NameMaps(), Written()
+            resources = list(spec.resource_requirements)
+            if not any(r.name == "default" for r in resources):
+                resources.insert(0, DEFAULT_RESOURCES)
+            write_named_items(
+                c,
+                wf_id,
+                names,
+                written,
+                resource_requirements=resources,
+                files=spec.files,
+                user_data=spec.user_data,
+                failure_handlers=spec.failure_handlers,
+            )
+            ids = write_jobs(c, wf_id, spec.jobs, names, written)
+            self._event(
+                c, wf_id, "workflow_created", Severity.INFO, name=spec.name, user=spec.user,
+                num_jobs=len(ids),
+            )
+            wf = self._workflow(c, wf_id)
+        log.info("workflow %d created: %r, %d jobs", wf_id, spec.name, len(ids))
+        return wf, dict(zip((j.name for j in spec.jobs), ids))
+
+    def add_jobs(self, batches: Iterable[JobBatch]) -> int:
+        """Add jobs to an existing workflow, batch by batch, all or nothing.
+
+        Each batch commits on its own (the write lock is never held while the
+        caller produces the next one); if any batch fails, or the caller stops
+        with an exception, everything the earlier batches wrote is deleted
+        again. One stream per workflow at a time.
+
+        Returns:
+            The number of jobs added.
+
+        Raises:
+            NotFound: Unknown workflow.
+            InvalidArgument: A bad item, or batches naming different workflows.
+            Conflict: Another AddJobs stream is adding to the same workflow.
+        """
+        workflow_id: Optional[int] = None
+        names: Optional[NameMaps] = None
+        written = Written()
+        try:
+            for batch in batches:
+                if workflow_id is None:
+                    workflow_id = batch.workflow_id
+                    self._claim_definer(workflow_id)
+                elif batch.workflow_id != workflow_id:
+                    raise InvalidArgument(
+                        f"AddJobs: every message must name workflow {workflow_id}, "
+                        f"not {batch.workflow_id}"
+                    )
+                step = Written()
+                with self._write_lock, transaction(self._writer) as c:
+                    self._workflow(c, workflow_id)
+                    if names is None:
+                        names = NameMaps.load(c, workflow_id)
+                    write_named_items(
+                        c,
+                        workflow_id,
+                        names,
+                        step,
+                        resource_requirements=batch.resource_requirements,
+                        files=batch.files,
+                        user_data=batch.user_data,
+                    )
+                    write_jobs(c, workflow_id, batch.jobs, names, step)
+                    self._graphs.pop(workflow_id, None)
+                for kind, ids in step.ids.items():  # only ids that were committed
+                    written.add(kind, ids)
+            if workflow_id is not None and written.jobs:
+                with self._write_lock, transaction(self._writer) as c:
+                    self._event(c, workflow_id, "jobs_added", Severity.INFO, count=written.jobs)
+        except BaseException:
+            if written.ids:
+                self._undo(written)
+            raise
+        finally:
+            if workflow_id is not None:
+                with self._write_lock:
+                    self._defining.discard(workflow_id)
+        if workflow_id is not None:
+            log.info("workflow %d: %d jobs added", workflow_id, written.jobs)
+        return written.jobs
+
+    def _claim_definer(self, workflow_id: int) -> None:
+        with self._write_lock:
+            if workflow_id in self._defining:
+                raise Conflict(f"another AddJobs stream is adding jobs to workflow {workflow_id}")
+            self._defining.add(workflow_id)
+
+    def _undo(self, written: Written) -> None:
+        with self._write_lock, transaction(self._writer) as c:
+            for kind in ("job", "file", "user_data", "resource_requirements"):
+                store.delete_items(c, kind, written.ids.get(kind, ()))
+            for wf_id in list(self._graphs):
+                self._graphs.pop(wf_id, None)
+        log.warning("AddJobs stream failed: undid %d jobs", written.jobs)
+
+    def get_workflow(self, workflow_id: int) -> Workflow:
+        return self._workflow(self._reader(), workflow_id)
+
+    def list_workflows(self, user: str = "", after_id: int = 0, limit: int = 0) -> Page:
+        limit = page_limit(limit, 100)
+        items = store.list_workflows(self._reader(), user, after_id, limit)
+        return Page(tuple(items), items[-1].id if len(items) == limit else 0)
+
+    def delete_workflow(self, workflow_id: int) -> None:
+        """Delete a workflow and everything in it (foreign-key cascade)."""
+        with self._write_lock, transaction(self._writer) as c:
+            if not store.delete_workflow(c, workflow_id):
+                raise NotFound(f"workflow {workflow_id} not found", workflow_id=workflow_id)
+            self._graphs.pop(workflow_id, None)
+        log.info("workflow %d deleted", workflow_id)
+
+    # ------------------------------------------------------------ initialize / start
+    def initialize_jobs(self, workflow_id: int, only_uninitialized: bool = False) -> InitializeOutcome:
+        """Torc's initialize_jobs: implicit edges, cycle check, blocked vs ready.
+
+        Raises:
+            NotFound: Unknown workflow.
+            InvalidArgument: A dependency cycle (through any kind of edge),
+                naming jobs on it; nothing is changed.
+        """
+        with self._write_lock, transaction(self._writer) as c:
+            wf = self._workflow(c, workflow_id)
+            graph = self._initialize_locked(c, workflow_id, only_uninitialized)
+            self._event(
+                c, workflow_id, "workflow_initialized", Severity.INFO,
+                run_id=wf.run_id, only_uninitialized=only_uninitialized,
+            )
+        self._graphs[workflow_id] = graph
+        return self._outcome(wf.run_id, graph)
+
+    def start_workflow(self, workflow_id: int, rerun_all: bool = False) -> InitializeOutcome:
+        """Clear a cancel, bump run_id and initialize, in one transaction.
+
+        Completed jobs stay completed and only uninitialized jobs (and what
+        depends on them) run again; rerun_all first returns every job that is
+        not disabled to uninitialized.
+        """
+        with self._write_lock, transaction(self._writer) as c:
+            self._workflow(c, workflow_id)
+            if rerun_all:
+                store.reset_all_jobs(c, workflow_id)
+            run_id = store.start_run(c, workflow_id)
+            graph = self._initialize_locked(c, workflow_id, True)
+            self._event(
+                c, workflow_id, "workflow_started", Severity.INFO, run_id=run_id, rerun_all=rerun_all
+            )
+        self._graphs[workflow_id] = graph
+        outcome = self._outcome(run_id, graph)
+        log.info(
+            "workflow %d started: run %d, %d ready, %d blocked",
+            workflow_id, run_id, outcome.num_ready, outcome.num_blocked,
+        )
+        return outcome
+
+    def _initialize_locked(self, c: apsw.Connection, workflow_id: int, only_uninitialized: bool) -> Graph:
+        t0 = time.perf_counter()
+        self._graphs.pop(workflow_id, None)  # rebuilt from this transaction's view
+        store.materialize_implicit_edges(c, workflow_id)
+        graph = Graph(*store.load_graph_arrays(c, workflow_id))
+        cycle = graph.find_cycle()
+        if cycle:
+            names = store.job_names(c, cycle[:20])
+            path = " -> ".join(repr(names[j]) for j in cycle[:20])
+            more = " -> ..." if len(cycle) > 20 else f" -> {names[cycle[0]]!r}"
+            raise InvalidArgument(
+                f"dependency cycle: {path}{more} (each waits for the next)",
+                job_ids=cycle,
+            )
+        ids, statuses = graph.initialize(only_uninitialized)
+        store.set_initialized_statuses(c, ids, statuses)
+        store.clear_unblocking(c, workflow_id)
+        log.info(
+            "workflow %d: initialized %d jobs, %d edges, %d changed in %.1f ms",
+            workflow_id, graph.num_jobs, graph.num_edges, len(ids),
+            (time.perf_counter() - t0) * 1000,
+        )
+        return graph
+
+    @staticmethod
+    def _outcome(run_id: int, graph: Graph) -> InitializeOutcome:
+        counts = graph.counts()
+        return InitializeOutcome(
+            run_id=run_id,
+            num_ready=counts[JobStatus.READY],
+            num_blocked=counts[JobStatus.BLOCKED],
+            num_canceled=counts[JobStatus.CANCELED],
+        )
+
+    # ------------------------------------------------------------ status and reads
+    def get_workflow_status(self, workflow_id: int) -> WorkflowStatus:
+        """Run id, flags, and job counts by status (from the in-memory graph)."""
+        wf = self._workflow(self._reader(), workflow_id)
+        graph = self._graphs.get(workflow_id)
+        if graph is None:
+            with self._write_lock:
+                self._workflow(self._writer, workflow_id)
+                graph = self._graph_locked(workflow_id)
+        counts = tuple(graph.counts())
+        not_done = sum(n for s, n in enumerate(counts) if s not in DONE_STATUSES)
+        return WorkflowStatus(
+            run_id=wf.run_id,
+            is_canceled=wf.is_canceled,
+            is_complete=wf.is_canceled or not_done == 0,
+            counts=counts,
+        )
+
+    def get_job(self, job_id: int) -> Job:
+        job = store.get_job(self._reader(), job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found", job_id=job_id)
+        return job
+
+    def list_jobs(
+        self, workflow_id: int, statuses: Sequence[int] = (), after_id: int = 0, limit: int = 0
+    ) -> Page:
+        limit = page_limit(limit, 1000)
+        conn = self._reader()
+        self._workflow(conn, workflow_id)
+        jobs = store.list_jobs(conn, workflow_id, sorted(set(statuses)), after_id, limit)
+        return Page(tuple(jobs), jobs[-1].id if len(jobs) == limit else 0)
+
+    def list_events(
+        self, workflow_id: int, after: int = 0, limit: int = 0, min_severity: int = 0
+    ) -> Page:
+        limit = page_limit(limit, 1000)
+        conn = self._reader()
+        self._workflow(conn, workflow_id)
+        events: list[Event] = store.list_events(conn, workflow_id, after, min_severity, limit)
+        return Page(tuple(events), events[-1].id if len(events) == limit else 0)

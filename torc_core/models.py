@@ -1,0 +1,260 @@
+"""Boundary types of the core: plain dataclasses and IntEnums, no protobuf.
+
+Job statuses keep torc's integer codes; they are stored as these integers and
+sent as these enum numbers on the wire.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+class JobStatus(enum.IntEnum):
+    """Torc's job status codes (torc-behaviour.md section 2.1)."""
+
+    UNINITIALIZED = 0
+    BLOCKED = 1
+    READY = 2
+    PENDING = 3
+    RUNNING = 4
+    COMPLETED = 5
+    FAILED = 6
+    CANCELED = 7
+    TERMINATED = 8
+    DISABLED = 9
+    PENDING_FAILED = 10
+
+
+#: Statuses that unblock dependents and count toward workflow completion.
+COMPLETE_STATUSES = frozenset({5, 6, 7, 8})
+#: Statuses CompleteJob accepts.
+TERMINAL_STATUSES = frozenset({5, 6, 7, 8, 10})
+#: Statuses that make a workflow complete when every job has one of them.
+DONE_STATUSES = frozenset({5, 6, 7, 8, 9})
+#: A blocker with one of these cancels dependents that have
+#: cancel_on_blocking_job_failure (disabled included: it never produces).
+BAD_BLOCKER_STATUSES = frozenset({6, 7, 8, 9})
+
+SORT_METHODS = ("gpus_runtime_memory", "gpus_memory_runtime", "none")
+
+
+class Severity(enum.IntEnum):
+    """Event severity; a filter keeps events at least this severe."""
+
+    UNSPECIFIED = 0
+    DEBUG = 1
+    INFO = 2
+    WARNING = 3
+    ERROR = 4
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Resources of a node (free capacity) or the needs of one job."""
+
+    num_cpus: int = 0
+    memory_bytes: int = 0
+    num_gpus: int = 0
+    num_nodes: int = 0
+    #: For a node: seconds left (0 = unbounded). For a job: its runtime.
+    time_limit_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ResourceRequirementsSpec:
+    """A named resource set as written by the user."""
+
+    name: str
+    num_cpus: Optional[int] = None
+    num_gpus: Optional[int] = None
+    num_nodes: Optional[int] = None
+    memory: str = ""
+    runtime: str = ""
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class UserDataSpec:
+    name: str
+    #: JSON text; empty = not produced yet.
+    data: str = ""
+    is_ephemeral: bool = False
+
+
+@dataclass(frozen=True)
+class FailureRule:
+    exit_codes: tuple[int, ...] = ()
+    match_all_exit_codes: bool = False
+    recovery_script: str = ""
+    max_retries: int = 3
+
+
+@dataclass(frozen=True)
+class FailureHandlerSpec:
+    name: str
+    rules: tuple[FailureRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job as the user defines it; other items are referenced by name."""
+
+    name: str
+    command: str = ""
+    depends_on: tuple[str, ...] = ()
+    resource_requirements: str = ""
+    input_files: tuple[str, ...] = ()
+    output_files: tuple[str, ...] = ()
+    input_user_data: tuple[str, ...] = ()
+    output_user_data: tuple[str, ...] = ()
+    cancel_on_blocking_job_failure: bool = True
+    supports_termination: bool = False
+    priority: int = 0
+    label: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    scheduler_id: Optional[int] = None
+    failure_handler: str = ""
+    invocation_script: str = ""
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class WorkflowSpec:
+    name: str
+    user: str = ""
+    description: str = ""
+    resource_requirements: tuple[ResourceRequirementsSpec, ...] = ()
+    files: tuple[FileSpec, ...] = ()
+    user_data: tuple[UserDataSpec, ...] = ()
+    jobs: tuple[JobSpec, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    jobs_sort_method: str = ""
+    failure_handlers: tuple[FailureHandlerSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobBatch:
+    """One AddJobs message: jobs plus the named items they may introduce."""
+
+    workflow_id: int
+    jobs: tuple[JobSpec, ...] = ()
+    resource_requirements: tuple[ResourceRequirementsSpec, ...] = ()
+    files: tuple[FileSpec, ...] = ()
+    user_data: tuple[UserDataSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    id: int
+    name: str
+    user: str
+    description: str
+    created_at: str
+    jobs_sort_method: str
+    env: dict[str, str]
+    run_id: int
+    is_canceled: bool
+
+
+@dataclass(frozen=True)
+class ResourceRequirements:
+    id: int
+    name: str
+    memory: str
+    runtime: str
+    num_cpus: int
+    num_gpus: int
+    num_nodes: int
+    memory_bytes: int
+    runtime_seconds: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """A stored job. Relationship id lists are filled only by get_job."""
+
+    id: int
+    workflow_id: int
+    name: str
+    command: str
+    status: JobStatus
+    attempt_id: int
+    resource_requirements: ResourceRequirements
+    cancel_on_blocking_job_failure: bool
+    supports_termination: bool
+    priority: int
+    label: str
+    env: dict[str, str]
+    scheduler_id: Optional[int]
+    invocation_script: str
+    failure_handler_id: int
+    compute_node_id: int
+    depends_on_job_ids: tuple[int, ...] = ()
+    input_file_ids: tuple[int, ...] = ()
+    output_file_ids: tuple[int, ...] = ()
+    input_user_data_ids: tuple[int, ...] = ()
+    output_user_data_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Result:
+    id: int
+    workflow_id: int
+    job_id: int
+    run_id: int
+    attempt_id: int
+    compute_node_id: int
+    return_code: int
+    exec_time_seconds: float
+    completion_time: str
+    status: JobStatus
+    peak_memory_bytes: int = 0
+    avg_memory_bytes: int = 0
+    peak_cpu_percent: float = 0.0
+    avg_cpu_percent: float = 0.0
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    workflow_id: int
+    timestamp_ms: int
+    event_type: str
+    severity: Severity
+    data: str
+
+
+@dataclass(frozen=True)
+class WorkflowStatus:
+    run_id: int
+    is_canceled: bool
+    is_complete: bool
+    #: Index = status code; one count per JobStatus.
+    counts: tuple[int, ...]
+
+    @property
+    def num_jobs(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass(frozen=True)
+class InitializeOutcome:
+    run_id: int
+    num_ready: int
+    num_blocked: int
+    num_canceled: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of items and the cursor for the next one (0 = last page)."""
+
+    items: tuple
+    next_after: int

@@ -1,0 +1,183 @@
+from torc_grpc._pb.torc.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CreateWorkflowRequest(_message.Message):
+    __slots__ = ("spec",)
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    spec: _common_pb2.WorkflowSpec
+    def __init__(self, spec: _Optional[_Union[_common_pb2.WorkflowSpec, _Mapping]] = ...) -> None: ...
+
+class CreateWorkflowResponse(_message.Message):
+    __slots__ = ("workflow", "job_ids")
+    class JobIdsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    WORKFLOW_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    workflow: _common_pb2.Workflow
+    job_ids: _containers.ScalarMap[str, int]
+    def __init__(self, workflow: _Optional[_Union[_common_pb2.Workflow, _Mapping]] = ..., job_ids: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class AddJobsRequest(_message.Message):
+    __slots__ = ("workflow_id", "jobs", "resource_requirements", "files", "user_data")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    USER_DATA_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    jobs: _containers.RepeatedCompositeFieldContainer[_common_pb2.JobSpec]
+    resource_requirements: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceRequirementsSpec]
+    files: _containers.RepeatedCompositeFieldContainer[_common_pb2.FileSpec]
+    user_data: _containers.RepeatedCompositeFieldContainer[_common_pb2.UserDataSpec]
+    def __init__(self, workflow_id: _Optional[int] = ..., jobs: _Optional[_Iterable[_Union[_common_pb2.JobSpec, _Mapping]]] = ..., resource_requirements: _Optional[_Iterable[_Union[_common_pb2.ResourceRequirementsSpec, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[_common_pb2.FileSpec, _Mapping]]] = ..., user_data: _Optional[_Iterable[_Union[_common_pb2.UserDataSpec, _Mapping]]] = ...) -> None: ...
+
+class AddJobsResponse(_message.Message):
+    __slots__ = ("count",)
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    def __init__(self, count: _Optional[int] = ...) -> None: ...
+
+class GetWorkflowRequest(_message.Message):
+    __slots__ = ("workflow_id",)
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    def __init__(self, workflow_id: _Optional[int] = ...) -> None: ...
+
+class GetWorkflowResponse(_message.Message):
+    __slots__ = ("workflow",)
+    WORKFLOW_FIELD_NUMBER: _ClassVar[int]
+    workflow: _common_pb2.Workflow
+    def __init__(self, workflow: _Optional[_Union[_common_pb2.Workflow, _Mapping]] = ...) -> None: ...
+
+class ListWorkflowsRequest(_message.Message):
+    __slots__ = ("user", "limit", "after_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    AFTER_ID_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    limit: int
+    after_id: int
+    def __init__(self, user: _Optional[str] = ..., limit: _Optional[int] = ..., after_id: _Optional[int] = ...) -> None: ...
+
+class ListWorkflowsResponse(_message.Message):
+    __slots__ = ("workflows", "next_after_id")
+    WORKFLOWS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_ID_FIELD_NUMBER: _ClassVar[int]
+    workflows: _containers.RepeatedCompositeFieldContainer[_common_pb2.Workflow]
+    next_after_id: int
+    def __init__(self, workflows: _Optional[_Iterable[_Union[_common_pb2.Workflow, _Mapping]]] = ..., next_after_id: _Optional[int] = ...) -> None: ...
+
+class DeleteWorkflowRequest(_message.Message):
+    __slots__ = ("workflow_id",)
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    def __init__(self, workflow_id: _Optional[int] = ...) -> None: ...
+
+class DeleteWorkflowResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InitializeJobsRequest(_message.Message):
+    __slots__ = ("workflow_id", "only_uninitialized")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    ONLY_UNINITIALIZED_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    only_uninitialized: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., only_uninitialized: _Optional[bool] = ...) -> None: ...
+
+class InitializeJobsResponse(_message.Message):
+    __slots__ = ("num_ready", "num_blocked", "num_canceled")
+    NUM_READY_FIELD_NUMBER: _ClassVar[int]
+    NUM_BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    NUM_CANCELED_FIELD_NUMBER: _ClassVar[int]
+    num_ready: int
+    num_blocked: int
+    num_canceled: int
+    def __init__(self, num_ready: _Optional[int] = ..., num_blocked: _Optional[int] = ..., num_canceled: _Optional[int] = ...) -> None: ...
+
+class StartWorkflowRequest(_message.Message):
+    __slots__ = ("workflow_id", "rerun_all")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RERUN_ALL_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    rerun_all: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., rerun_all: _Optional[bool] = ...) -> None: ...
+
+class StartWorkflowResponse(_message.Message):
+    __slots__ = ("run_id", "num_ready", "num_blocked", "num_canceled")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    NUM_READY_FIELD_NUMBER: _ClassVar[int]
+    NUM_BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    NUM_CANCELED_FIELD_NUMBER: _ClassVar[int]
+    run_id: int
+    num_ready: int
+    num_blocked: int
+    num_canceled: int
+    def __init__(self, run_id: _Optional[int] = ..., num_ready: _Optional[int] = ..., num_blocked: _Optional[int] = ..., num_canceled: _Optional[int] = ...) -> None: ...
+
+class GetWorkflowStatusRequest(_message.Message):
+    __slots__ = ("workflow_id",)
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    def __init__(self, workflow_id: _Optional[int] = ...) -> None: ...
+
+class JobStatusCount(_message.Message):
+    __slots__ = ("status", "count")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    status: _common_pb2.JobStatus
+    count: int
+    def __init__(self, status: _Optional[_Union[_common_pb2.JobStatus, str]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GetWorkflowStatusResponse(_message.Message):
+    __slots__ = ("run_id", "is_canceled", "is_complete", "counts", "num_jobs")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    IS_CANCELED_FIELD_NUMBER: _ClassVar[int]
+    IS_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    NUM_JOBS_FIELD_NUMBER: _ClassVar[int]
+    run_id: int
+    is_canceled: bool
+    is_complete: bool
+    counts: _containers.RepeatedCompositeFieldContainer[JobStatusCount]
+    num_jobs: int
+    def __init__(self, run_id: _Optional[int] = ..., is_canceled: _Optional[bool] = ..., is_complete: _Optional[bool] = ..., counts: _Optional[_Iterable[_Union[JobStatusCount, _Mapping]]] = ..., num_jobs: _Optional[int] = ...) -> None: ...
+
+class CancelWorkflowRequest(_message.Message):
+    __slots__ = ("workflow_id",)
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    def __init__(self, workflow_id: _Optional[int] = ...) -> None: ...
+
+class CancelWorkflowResponse(_message.Message):
+    __slots__ = ("num_canceled",)
+    NUM_CANCELED_FIELD_NUMBER: _ClassVar[int]
+    num_canceled: int
+    def __init__(self, num_canceled: _Optional[int] = ...) -> None: ...
+
+class ResetJobStatusRequest(_message.Message):
+    __slots__ = ("workflow_id", "failed_only", "force")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    FAILED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    failed_only: bool
+    force: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class ResetJobStatusResponse(_message.Message):
+    __slots__ = ("updated_count",)
+    UPDATED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    updated_count: int
+    def __init__(self, updated_count: _Optional[int] = ...) -> None: ...

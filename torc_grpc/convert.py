@@ -1,0 +1,263 @@
+"""The only proto <-> model functions. Servicers and the client both use them.
+
+*_from_pb functions validate what protobuf cannot (enum values out of range)
+and raise InvalidArgument, so bad input never becomes INTERNAL.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from torc_core.errors import InvalidArgument
+from torc_core.models import (
+    Event,
+    FailureHandlerSpec,
+    FailureRule,
+    FileSpec,
+    InitializeOutcome,
+    Job,
+    JobBatch,
+    JobSpec,
+    JobStatus,
+    ResourceRequirements,
+    ResourceRequirementsSpec,
+    Resources,
+    Result,
+    Severity,
+    UserDataSpec,
+    Workflow,
+    WorkflowSpec,
+    WorkflowStatus,
+)
+
+from ._pb import common_pb2 as c_pb
+from ._pb import workflow_pb2 as wf_pb
+
+
+def _opt(msg, name: str):
+    return getattr(msg, name) if msg.HasField(name) else None
+
+
+def job_status_from_pb(value: int) -> JobStatus:
+    try:
+        return JobStatus(value)
+    except ValueError:
+        raise InvalidArgument(f"invalid job status {value}") from None
+
+
+def statuses_from_pb(values: Iterable[int]) -> tuple[JobStatus, ...]:
+    return tuple(job_status_from_pb(v) for v in values)
+
+
+def severity_from_pb(value: int) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        raise InvalidArgument(f"invalid severity {value}") from None
+
+
+def resources_from_pb(pb: c_pb.Resources) -> Resources:
+    for name in ("num_cpus", "memory_bytes", "num_gpus", "num_nodes", "time_limit_seconds"):
+        if getattr(pb, name) < 0:
+            raise InvalidArgument(f"resources.{name} must be >= 0")
+    return Resources(pb.num_cpus, pb.memory_bytes, pb.num_gpus, pb.num_nodes, pb.time_limit_seconds)
+
+
+def resources_to_pb(r: Resources) -> c_pb.Resources:
+    return c_pb.Resources(
+        num_cpus=r.num_cpus,
+        memory_bytes=r.memory_bytes,
+        num_gpus=r.num_gpus,
+        num_nodes=r.num_nodes,
+        time_limit_seconds=r.time_limit_seconds,
+    )
+
+
+# ------------------------------------------------------------------ specs
+
+
+def resource_requirements_spec_from_pb(pb: c_pb.ResourceRequirementsSpec) -> ResourceRequirementsSpec:
+    return ResourceRequirementsSpec(
+        name=pb.name,
+        num_cpus=_opt(pb, "num_cpus"),
+        num_gpus=_opt(pb, "num_gpus"),
+        num_nodes=_opt(pb, "num_nodes"),
+        memory=pb.memory,
+        runtime=pb.runtime,
+    )
+
+
+def failure_handler_spec_from_pb(pb: c_pb.FailureHandlerSpec) -> FailureHandlerSpec:
+    return FailureHandlerSpec(
+        name=pb.name,
+        rules=tuple(
+            FailureRule(
+                exit_codes=tuple(r.exit_codes),
+                match_all_exit_codes=r.match_all_exit_codes,
+                recovery_script=r.recovery_script,
+                max_retries=r.max_retries if r.HasField("max_retries") else 3,
+            )
+            for r in pb.rules
+        ),
+    )
+
+
+def job_spec_from_pb(pb: c_pb.JobSpec) -> JobSpec:
+    flag = _opt(pb, "cancel_on_blocking_job_failure")
+    return JobSpec(
+        name=pb.name,
+        command=pb.command,
+        depends_on=tuple(dict.fromkeys(pb.depends_on)),
+        resource_requirements=pb.resource_requirements,
+        input_files=tuple(dict.fromkeys(pb.input_files)),
+        output_files=tuple(dict.fromkeys(pb.output_files)),
+        input_user_data=tuple(dict.fromkeys(pb.input_user_data)),
+        output_user_data=tuple(dict.fromkeys(pb.output_user_data)),
+        cancel_on_blocking_job_failure=True if flag is None else flag,
+        supports_termination=pb.supports_termination,
+        priority=pb.priority,
+        label=pb.label,
+        env=dict(pb.env),
+        scheduler_id=_opt(pb, "scheduler_id"),
+        failure_handler=pb.failure_handler,
+        invocation_script=pb.invocation_script,
+        disabled=pb.disabled,
+    )
+
+
+def workflow_spec_from_pb(pb: c_pb.WorkflowSpec) -> WorkflowSpec:
+    return WorkflowSpec(
+        name=pb.name,
+        user=pb.user,
+        description=pb.description,
+        resource_requirements=tuple(resource_requirements_spec_from_pb(r) for r in pb.resource_requirements),
+        files=tuple(FileSpec(f.name, f.path) for f in pb.files),
+        user_data=tuple(UserDataSpec(u.name, u.data, u.is_ephemeral) for u in pb.user_data),
+        jobs=tuple(job_spec_from_pb(j) for j in pb.jobs),
+        env=dict(pb.env),
+        jobs_sort_method=pb.jobs_sort_method,
+        failure_handlers=tuple(failure_handler_spec_from_pb(h) for h in pb.failure_handlers),
+    )
+
+
+def job_batch_from_pb(pb: wf_pb.AddJobsRequest) -> JobBatch:
+    return JobBatch(
+        workflow_id=pb.workflow_id,
+        jobs=tuple(job_spec_from_pb(j) for j in pb.jobs),
+        resource_requirements=tuple(resource_requirements_spec_from_pb(r) for r in pb.resource_requirements),
+        files=tuple(FileSpec(f.name, f.path) for f in pb.files),
+        user_data=tuple(UserDataSpec(u.name, u.data, u.is_ephemeral) for u in pb.user_data),
+    )
+
+
+# ------------------------------------------------------------------ records
+
+
+def workflow_to_pb(w: Workflow) -> c_pb.Workflow:
+    return c_pb.Workflow(
+        id=w.id,
+        name=w.name,
+        user=w.user,
+        description=w.description,
+        created_at=w.created_at,
+        jobs_sort_method=w.jobs_sort_method,
+        env=w.env,
+        run_id=w.run_id,
+        is_canceled=w.is_canceled,
+    )
+
+
+def resource_requirements_to_pb(rr: ResourceRequirements) -> c_pb.ResourceRequirements:
+    return c_pb.ResourceRequirements(
+        id=rr.id,
+        name=rr.name,
+        memory=rr.memory,
+        runtime=rr.runtime,
+        resources=c_pb.Resources(
+            num_cpus=rr.num_cpus,
+            memory_bytes=rr.memory_bytes,
+            num_gpus=rr.num_gpus,
+            num_nodes=rr.num_nodes,
+            time_limit_seconds=float(rr.runtime_seconds),
+        ),
+    )
+
+
+def job_to_pb(j: Job) -> c_pb.Job:
+    pb = c_pb.Job(
+        id=j.id,
+        workflow_id=j.workflow_id,
+        name=j.name,
+        command=j.command,
+        status=int(j.status),
+        attempt_id=j.attempt_id,
+        resource_requirements=resource_requirements_to_pb(j.resource_requirements),
+        cancel_on_blocking_job_failure=j.cancel_on_blocking_job_failure,
+        supports_termination=j.supports_termination,
+        priority=j.priority,
+        label=j.label,
+        env=j.env,
+        invocation_script=j.invocation_script,
+        failure_handler_id=j.failure_handler_id,
+        compute_node_id=j.compute_node_id,
+        depends_on_job_ids=j.depends_on_job_ids,
+        input_file_ids=j.input_file_ids,
+        output_file_ids=j.output_file_ids,
+        input_user_data_ids=j.input_user_data_ids,
+        output_user_data_ids=j.output_user_data_ids,
+    )
+    if j.scheduler_id is not None:
+        pb.scheduler_id = j.scheduler_id
+    return pb
+
+
+def result_to_pb(r: Result) -> c_pb.Result:
+    return c_pb.Result(
+        id=r.id,
+        workflow_id=r.workflow_id,
+        job_id=r.job_id,
+        run_id=r.run_id,
+        attempt_id=r.attempt_id,
+        compute_node_id=r.compute_node_id,
+        return_code=r.return_code,
+        exec_time_seconds=r.exec_time_seconds,
+        completion_time=r.completion_time,
+        status=int(r.status),
+        peak_memory_bytes=r.peak_memory_bytes,
+        avg_memory_bytes=r.avg_memory_bytes,
+        peak_cpu_percent=r.peak_cpu_percent,
+        avg_cpu_percent=r.avg_cpu_percent,
+    )
+
+
+def event_to_pb(e: Event) -> c_pb.Event:
+    return c_pb.Event(
+        id=e.id,
+        workflow_id=e.workflow_id,
+        timestamp_ms=e.timestamp_ms,
+        event_type=e.event_type,
+        severity=int(e.severity),
+        data=e.data,
+    )
+
+
+def workflow_status_to_pb(s: WorkflowStatus) -> wf_pb.GetWorkflowStatusResponse:
+    return wf_pb.GetWorkflowStatusResponse(
+        run_id=s.run_id,
+        is_canceled=s.is_canceled,
+        is_complete=s.is_complete,
+        counts=[wf_pb.JobStatusCount(status=st, count=n) for st, n in enumerate(s.counts)],
+        num_jobs=s.num_jobs,
+    )
+
+
+def initialize_outcome_to_pb(o: InitializeOutcome) -> wf_pb.InitializeJobsResponse:
+    return wf_pb.InitializeJobsResponse(
+        num_ready=o.num_ready, num_blocked=o.num_blocked, num_canceled=o.num_canceled
+    )
+
+
+def start_outcome_to_pb(o: InitializeOutcome) -> wf_pb.StartWorkflowResponse:
+    return wf_pb.StartWorkflowResponse(
+        run_id=o.run_id, num_ready=o.num_ready, num_blocked=o.num_blocked, num_canceled=o.num_canceled
+    )

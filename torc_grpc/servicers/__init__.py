@@ -1,0 +1,15 @@
+"""One servicer per proto service: convert the request, one engine call, convert back."""
+
+from .event import EventServiceServicer
+from .job import JobServiceServicer
+from .server import ServerServiceServicer
+from .worker import WorkerServiceServicer
+from .workflow import WorkflowServiceServicer
+
+__all__ = [
+    "EventServiceServicer",
+    "JobServiceServicer",
+    "ServerServiceServicer",
+    "WorkerServiceServicer",
+    "WorkflowServiceServicer",
+]

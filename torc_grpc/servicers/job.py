@@ -1,0 +1,31 @@
+"""JobService: read jobs and results."""
+
+from __future__ import annotations
+
+from torc_core.engine import Engine
+
+from .. import convert
+from .._pb import job_pb2 as pb
+from .._pb import job_pb2_grpc as pb_grpc
+from ..errors import translate_errors
+
+
+class JobServiceServicer(pb_grpc.JobServiceServicer):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @translate_errors
+    def GetJob(self, request, context):
+        return pb.GetJobResponse(job=convert.job_to_pb(self.engine.get_job(request.job_id)))
+
+    @translate_errors
+    def ListJobs(self, request, context):
+        page = self.engine.list_jobs(
+            request.workflow_id,
+            convert.statuses_from_pb(request.statuses),
+            request.after_id,
+            request.limit,
+        )
+        return pb.ListJobsResponse(
+            jobs=[convert.job_to_pb(j) for j in page.items], next_after_id=page.next_after
+        )

@@ -1,0 +1,56 @@
+"""WorkflowService: define, initialize, start and inspect workflows."""
+
+from __future__ import annotations
+
+from torc_core.engine import Engine
+
+from .. import convert
+from .._pb import workflow_pb2 as pb
+from .._pb import workflow_pb2_grpc as pb_grpc
+from ..errors import translate_errors
+
+
+class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @translate_errors
+    def CreateWorkflow(self, request, context):
+        wf, job_ids = self.engine.create_workflow(convert.workflow_spec_from_pb(request.spec))
+        return pb.CreateWorkflowResponse(workflow=convert.workflow_to_pb(wf), job_ids=job_ids)
+
+    @translate_errors
+    def AddJobs(self, request_iterator, context):
+        count = self.engine.add_jobs(convert.job_batch_from_pb(m) for m in request_iterator)
+        return pb.AddJobsResponse(count=count)
+
+    @translate_errors
+    def GetWorkflow(self, request, context):
+        wf = self.engine.get_workflow(request.workflow_id)
+        return pb.GetWorkflowResponse(workflow=convert.workflow_to_pb(wf))
+
+    @translate_errors
+    def ListWorkflows(self, request, context):
+        page = self.engine.list_workflows(request.user, request.after_id, request.limit)
+        return pb.ListWorkflowsResponse(
+            workflows=[convert.workflow_to_pb(w) for w in page.items], next_after_id=page.next_after
+        )
+
+    @translate_errors
+    def DeleteWorkflow(self, request, context):
+        self.engine.delete_workflow(request.workflow_id)
+        return pb.DeleteWorkflowResponse()
+
+    @translate_errors
+    def InitializeJobs(self, request, context):
+        outcome = self.engine.initialize_jobs(request.workflow_id, request.only_uninitialized)
+        return convert.initialize_outcome_to_pb(outcome)
+
+    @translate_errors
+    def StartWorkflow(self, request, context):
+        outcome = self.engine.start_workflow(request.workflow_id, request.rerun_all)
+        return convert.start_outcome_to_pb(outcome)
+
+    @translate_errors
+    def GetWorkflowStatus(self, request, context):
+        return convert.workflow_status_to_pb(self.engine.get_workflow_status(request.workflow_id))
