@@ -80,8 +80,16 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 def open_connection(path: str) -> apsw.Connection:
-    """Open a connection to `path` with the connection policy applied."""
-    conn = apsw.Connection(path)
+    """Open a connection to `path` with the connection policy applied.
+
+    Raises:
+        OSError: The file cannot be opened or created (missing folder, rights).
+    """
+    try:
+        conn = apsw.Connection(path)
+        conn.execute("PRAGMA schema_version").fetchall()  # touch the file now
+    except (apsw.CantOpenError, apsw.NotADBError) as exc:
+        raise OSError(f"cannot open database {path!r}: {exc}") from exc
     for _name, apply in CONNECTION_POLICY:
         apply(conn)
     return conn

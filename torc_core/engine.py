@@ -33,7 +33,7 @@ from .define import (
     write_jobs,
     write_named_items,
 )
-from .errors import Conflict, InvalidArgument, NotFound
+from .errors import Conflict, InvalidArgument, NotFound, Unavailable
 from .kernels import Graph
 from .models import (
     DONE_STATUSES,
@@ -94,6 +94,8 @@ class Engine:
 
     # ------------------------------------------------------------ plumbing
     def _reader(self) -> apsw.Connection:
+        if self._closed:
+            raise Unavailable("the server is shutting down")
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = open_connection(self.path)

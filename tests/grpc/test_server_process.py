@@ -1,0 +1,139 @@
+"""`torc-grpc serve` as a real process: ready line, health, reflection,
+graceful SIGTERM with an in-flight stream, and the kernels guard."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from torc_grpc._pb import common_pb2 as c
+from torc_grpc._pb import server_pb2 as spb
+from torc_grpc._pb import workflow_pb2 as wpb
+from torc_grpc.server import TORC_SERVICES
+from torc_grpc.testing import Stubs, integrity_ok
+
+READY_TIMEOUT = 30.0
+
+
+def start_server(db_path, log_path, env=None):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "torc_grpc.cli", "serve", "--db", db_path, "--port", "0", "--grace", "20"],
+        stdout=subprocess.PIPE,
+        stderr=open(log_path, "w"),
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=os.path.dirname(db_path),  # never import the source tree instead of the install
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line.startswith("TORC_SERVER_PORT="):
+            return proc, int(line.strip().split("=", 1)[1])
+    proc.kill()
+    raise AssertionError(f"server did not print its port; log:\n{open(log_path).read()}")
+
+
+def test_serve_health_reflection_and_graceful_sigterm(tmp_path):
+    db = str(tmp_path / "proc.db")
+    proc, port = start_server(db, tmp_path / "server.log")
+    try:
+        stubs = Stubs.connect(f"127.0.0.1:{port}")
+        health = health_pb2_grpc.HealthStub(stubs.channel)
+        for service in ("", *TORC_SERVICES):
+            resp = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+            assert resp.status == health_pb2.HealthCheckResponse.SERVING
+
+        refl = reflection_pb2_grpc.ServerReflectionStub(stubs.channel)
+        answer = next(iter(refl.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)))
+        listed = {s.name for s in answer.list_services_response.service}
+        assert set(TORC_SERVICES) <= listed
+        assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= listed
+
+        version = stubs.server.GetVersion(spb.GetVersionRequest(), timeout=5)
+        assert version.api == "torc.v1" and version.kernels == "compiled"
+
+        wf_id = stubs.workflow.CreateWorkflow(
+            wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="drain")), timeout=5).workflow.id
+
+        # An AddJobs stream is in flight when SIGTERM arrives: it must finish.
+        watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=30)
+        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+        sent = queue.Queue()
+        release = threading.Event()
+
+        def batches():
+            for k in range(3):
+                if k == 1:
+                    sent.put("first batch sent")
+                    assert release.wait(20), "test never released the stream"
+                yield wpb.AddJobsRequest(workflow_id=wf_id, jobs=[c.JobSpec(name=f"j{k}", command="x")])
+
+        future = stubs.workflow.AddJobs.future(batches(), timeout=30)
+        assert sent.get(timeout=10)
+        proc.send_signal(signal.SIGTERM)
+        # Health turns NOT_SERVING for watchers as the drain starts.
+        assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        watch.cancel()  # an open watch would hold the drain for the whole grace period
+        release.set()
+        assert future.result(timeout=20).count == 3
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert integrity_ok(db)
+
+
+def test_refuses_reference_kernels_unless_asked(tmp_path):
+    hide_compiled = (
+        "import sys; sys.modules['torc_core._graph'] = None\n"
+        "import torc_core.kernels\n"
+    )
+    run = subprocess.run([sys.executable, "-c", hide_compiled], capture_output=True, text=True,
+                         env={k: v for k, v in os.environ.items() if k != "TORC_NO_EXTENSIONS"},
+                         cwd=tmp_path)
+    assert run.returncode != 0
+    assert "TORC_NO_EXTENSIONS=1" in run.stderr
+    allowed = subprocess.run(
+        [sys.executable, "-c", hide_compiled + "print(torc_core.kernels.IMPLEMENTATION)"],
+        capture_output=True, text=True, env={**os.environ, "TORC_NO_EXTENSIONS": "1"}, cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.strip() == "reference"
+
+
+def test_server_on_reference_kernels_when_asked(tmp_path):
+    proc, port = start_server(str(tmp_path / "ref.db"), tmp_path / "ref.log",
+                              env={"TORC_NO_EXTENSIONS": "1"})
+    try:
+        stubs = Stubs.connect(f"127.0.0.1:{port}")
+        assert stubs.server.GetVersion(spb.GetVersionRequest(), timeout=5).kernels == "reference"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_bad_database_path_is_one_line_error(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "torc_grpc.cli", "serve", "--db", str(tmp_path / "no" / "dir" / "x.db"),
+         "--port", "0"],
+        capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1].startswith("torc-grpc:")
