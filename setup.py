@@ -24,7 +24,7 @@ extensions = [
         extra_compile_args=["-O2"],
         define_macros=macros,
     )
-    for name in ("_graph",)
+    for name in ("_graph", "_ready")
 ]
 
 setup(

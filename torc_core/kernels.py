@@ -16,13 +16,14 @@ log = logging.getLogger("torc_core.kernels")
 NO_EXTENSIONS = os.environ.get("TORC_NO_EXTENSIONS", "") == "1"
 
 if NO_EXTENSIONS:
-    from ._reference import Graph
+    from ._reference import Graph, ReadyIndex
 
     IMPLEMENTATION = "reference"
     log.warning("TORC_NO_EXTENSIONS=1: using the pure-Python kernels (slow)")
 else:
     try:
         from ._graph import Graph
+        from ._ready import ReadyIndex
     except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
         raise ImportError(
             "torc_core's compiled kernels are missing (reinstall with `pip install .`, "
@@ -32,4 +33,4 @@ else:
     IMPLEMENTATION = "compiled"
     log.info("using the compiled kernels")
 
-__all__ = ["Graph", "IMPLEMENTATION"]
+__all__ = ["Graph", "IMPLEMENTATION", "ReadyIndex"]
