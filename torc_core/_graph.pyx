@@ -186,6 +186,20 @@ cdef class Graph:
     def status_of(self, int64_t job_id):
         return self.status[self._index(job_id)]
 
+    def ids_at(self, indices):
+        """Job ids of dense indices."""
+        cdef Py_ssize_t i
+        out = []
+        for i in indices:
+            if i < 0 or i >= self.n:
+                raise ValueError(f"index {i} out of range")
+            out.append(self.ids[i])
+        return out
+
+    def indices_of(self, job_ids):
+        """Dense indices of job ids; ValueError when one is unknown."""
+        return [self._index(j) for j in job_ids]
+
     def counts(self):
         """Jobs per status code (index = status)."""
         return [self.nstat[s] for s in range(NUM_STATUSES)]

@@ -92,6 +92,14 @@ class Graph:
     def status_of(self, job_id: int) -> int:
         return self._status[self.index(job_id)]
 
+    def ids_at(self, indices: Iterable[int]) -> list[int]:
+        """Job ids of dense indices."""
+        return [self._ids[i] for i in indices]
+
+    def indices_of(self, job_ids: Iterable[int]) -> list[int]:
+        """Dense indices of job ids; ValueError when one is unknown."""
+        return [self.index(j) for j in job_ids]
+
     def counts(self) -> list[int]:
         """Jobs per status code (index = status)."""
         return list(self._counts)

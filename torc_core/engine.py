@@ -34,7 +34,10 @@ from .define import (
     write_named_items,
 )
 from .errors import Conflict, InvalidArgument, NotFound, Unavailable
+from .execution import ExecutionMixin
 from .kernels import Graph
+from .state import WorkflowState
+from .unblocker import Unblocker, interval_from_env
 from .models import (
     DONE_STATUSES,
     Event,
@@ -72,15 +75,31 @@ def page_limit(limit: int, default: int) -> int:
     return limit or default
 
 
-class Engine:
+class Engine(ExecutionMixin):
     """Owns the database and every state change of torc-grpc.
 
     Args:
         path: SQLite database file (created and migrated when needed). It must
             be on a local disk: WAL needs shared memory on one host.
+        lease_seconds: How long a compute node's registration lasts without
+            a heartbeat.
+        unblock_interval: Deliberate batching delay of the unblocker (default:
+            TORC_UNBLOCK_INTERVAL, 0 = event-driven).
+        recover: Re-process completions whose unblocking was not committed
+            before the last stop (always, except in tests of that very path).
     """
 
-    def __init__(self, path: str) -> None:
+    _now_iso = staticmethod(now_iso)
+    _page_limit = staticmethod(page_limit)
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        lease_seconds: float = 120.0,
+        unblock_interval: Optional[float] = None,
+        recover: bool = True,
+    ) -> None:
         self.path = path
         self._write_lock = threading.Lock()
         self._writer = open_connection(path)
@@ -88,9 +107,14 @@ class Engine:
         self._local = threading.local()
         self._readers: list[apsw.Connection] = []
         self._readers_lock = threading.Lock()
-        self._graphs: dict[int, Graph] = {}
+        self._states: dict[int, WorkflowState] = {}
         self._defining: set[int] = set()
         self._closed = False
+        self.lease_seconds = lease_seconds
+        interval = interval_from_env() if unblock_interval is None else unblock_interval
+        self.unblocker = Unblocker(self._unblock, interval)
+        if recover:
+            self.recover_pending_unblocking()
 
     # ------------------------------------------------------------ plumbing
     def _reader(self) -> apsw.Connection:
@@ -108,6 +132,7 @@ class Engine:
         """Close every connection (after the server stopped calling in)."""
         if self._closed:
             return
+        self.unblocker.stop()  # flushes what is pending first
         self._closed = True
         with self._write_lock:
             with self._readers_lock:
@@ -122,13 +147,29 @@ class Engine:
             raise NotFound(f"workflow {workflow_id} not found", workflow_id=workflow_id)
         return wf
 
-    def _graph_locked(self, workflow_id: int) -> Graph:
-        """The workflow's graph, built from the database if needed (write lock held)."""
-        graph = self._graphs.get(workflow_id)
-        if graph is None:
-            graph = Graph(*store.load_graph_arrays(self._writer, workflow_id))
-            self._graphs[workflow_id] = graph
-        return graph
+    def _state_locked(self, workflow_id: int) -> WorkflowState:
+        """The workflow's in-memory state, built from the database if needed (write lock held)."""
+        state = self._states.get(workflow_id)
+        if state is None:
+            state = WorkflowState.load(self._writer, workflow_id)
+            self._states[workflow_id] = state
+        return state
+
+    def _install_state_locked(self, workflow_id: int, state: Optional[WorkflowState]) -> None:
+        """Replace (or drop) a workflow's state; waiters on the old one wake up."""
+        old = self._states.pop(workflow_id, None)
+        if state is not None:
+            self._states[workflow_id] = state
+        if old is not None:
+            old.notify()
+
+    def _drop_state_locked(self, workflow_id: Optional[int] = None, state_of=None) -> None:
+        if state_of is not None:
+            for wf_id, st in list(self._states.items()):
+                if st is state_of:
+                    self._install_state_locked(wf_id, None)
+        elif workflow_id is not None:
+            self._install_state_locked(workflow_id, None)
 
     def _event(
         self, conn: apsw.Connection, workflow_id: int, event_type: str, severity: Severity, **data
@@ -219,7 +260,7 @@ class Engine:
                         user_data=batch.user_data,
                     )
                     write_jobs(c, workflow_id, batch.jobs, names, step)
-                    self._graphs.pop(workflow_id, None)
+                    self._drop_state_locked(workflow_id)
                 for kind, ids in step.ids.items():  # only ids that were committed
                     written.add(kind, ids)
             if workflow_id is not None and written.jobs:
@@ -247,8 +288,8 @@ class Engine:
         with self._write_lock, transaction(self._writer) as c:
             for kind in ("job", "file", "user_data", "resource_requirements"):
                 store.delete_items(c, kind, written.ids.get(kind, ()))
-            for wf_id in list(self._graphs):
-                self._graphs.pop(wf_id, None)
+            for wf_id in list(self._states):
+                self._drop_state_locked(wf_id)
         log.warning("AddJobs stream failed: undid %d jobs", written.jobs)
 
     def get_workflow(self, workflow_id: int) -> Workflow:
@@ -264,7 +305,7 @@ class Engine:
         with self._write_lock, transaction(self._writer) as c:
             if not store.delete_workflow(c, workflow_id):
                 raise NotFound(f"workflow {workflow_id} not found", workflow_id=workflow_id)
-            self._graphs.pop(workflow_id, None)
+            self._drop_state_locked(workflow_id)
         log.info("workflow %d deleted", workflow_id)
 
     # ------------------------------------------------------------ initialize / start
@@ -276,15 +317,17 @@ class Engine:
             InvalidArgument: A dependency cycle (through any kind of edge),
                 naming jobs on it; nothing is changed.
         """
-        with self._write_lock, transaction(self._writer) as c:
-            wf = self._workflow(c, workflow_id)
-            graph = self._initialize_locked(c, workflow_id, only_uninitialized)
-            self._event(
-                c, workflow_id, "workflow_initialized", Severity.INFO,
-                run_id=wf.run_id, only_uninitialized=only_uninitialized,
-            )
-        self._graphs[workflow_id] = graph
-        return self._outcome(wf.run_id, graph)
+        with self._write_lock:
+            with transaction(self._writer) as c:
+                wf = self._workflow(c, workflow_id)
+                state = self._initialize_locked(c, workflow_id, only_uninitialized)
+                self._event(
+                    c, workflow_id, "workflow_initialized", Severity.INFO,
+                    run_id=wf.run_id, only_uninitialized=only_uninitialized,
+                )
+            self._install_state_locked(workflow_id, state)
+        self.on_ready(workflow_id, [], state.is_complete())
+        return self._outcome(wf.run_id, state.graph)
 
     def start_workflow(self, workflow_id: int, rerun_all: bool = False) -> InitializeOutcome:
         """Clear a cancel, bump run_id and initialize, in one transaction.
@@ -293,26 +336,29 @@ class Engine:
         depends on them) run again; rerun_all first returns every job that is
         not disabled to uninitialized.
         """
-        with self._write_lock, transaction(self._writer) as c:
-            self._workflow(c, workflow_id)
-            if rerun_all:
-                store.reset_all_jobs(c, workflow_id)
-            run_id = store.start_run(c, workflow_id)
-            graph = self._initialize_locked(c, workflow_id, True)
-            self._event(
-                c, workflow_id, "workflow_started", Severity.INFO, run_id=run_id, rerun_all=rerun_all
-            )
-        self._graphs[workflow_id] = graph
-        outcome = self._outcome(run_id, graph)
+        with self._write_lock:
+            with transaction(self._writer) as c:
+                self._workflow(c, workflow_id)
+                if rerun_all:
+                    store.reset_all_jobs(c, workflow_id)
+                run_id = store.start_run(c, workflow_id)
+                state = self._initialize_locked(c, workflow_id, True)
+                self._event(
+                    c, workflow_id, "workflow_started", Severity.INFO, run_id=run_id,
+                    rerun_all=rerun_all,
+                )
+            self._install_state_locked(workflow_id, state)
+        outcome = self._outcome(run_id, state.graph)
         log.info(
             "workflow %d started: run %d, %d ready, %d blocked",
             workflow_id, run_id, outcome.num_ready, outcome.num_blocked,
         )
         return outcome
 
-    def _initialize_locked(self, c: apsw.Connection, workflow_id: int, only_uninitialized: bool) -> Graph:
+    def _initialize_locked(
+        self, c: apsw.Connection, workflow_id: int, only_uninitialized: bool
+    ) -> WorkflowState:
         t0 = time.perf_counter()
-        self._graphs.pop(workflow_id, None)  # rebuilt from this transaction's view
         store.materialize_implicit_edges(c, workflow_id)
         graph = Graph(*store.load_graph_arrays(c, workflow_id))
         cycle = graph.find_cycle()
@@ -327,12 +373,14 @@ class Engine:
         ids, statuses = graph.initialize(only_uninitialized)
         store.set_initialized_statuses(c, ids, statuses)
         store.clear_unblocking(c, workflow_id)
+        state = WorkflowState(graph)
+        state.add_ready_rows(store.ready_class_rows(c, workflow_id))
         log.info(
             "workflow %d: initialized %d jobs, %d edges, %d changed in %.1f ms",
             workflow_id, graph.num_jobs, graph.num_edges, len(ids),
             (time.perf_counter() - t0) * 1000,
         )
-        return graph
+        return state
 
     @staticmethod
     def _outcome(run_id: int, graph: Graph) -> InitializeOutcome:
@@ -348,12 +396,12 @@ class Engine:
     def get_workflow_status(self, workflow_id: int) -> WorkflowStatus:
         """Run id, flags, and job counts by status (from the in-memory graph)."""
         wf = self._workflow(self._reader(), workflow_id)
-        graph = self._graphs.get(workflow_id)
-        if graph is None:
+        state = self._states.get(workflow_id)
+        if state is None:
             with self._write_lock:
                 self._workflow(self._writer, workflow_id)
-                graph = self._graph_locked(workflow_id)
-        counts = tuple(graph.counts())
+                state = self._state_locked(workflow_id)
+        counts = tuple(state.graph.counts())
         not_done = sum(n for s, n in enumerate(counts) if s not in DONE_STATUSES)
         return WorkflowStatus(
             run_id=wf.run_id,

@@ -258,3 +258,55 @@ class Page:
 
     items: tuple
     next_after: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One CompleteJob: the terminal status and the result the worker reports."""
+
+    job_id: int
+    status: int
+    run_id: int
+    return_code: int = 0
+    exec_time_seconds: float = 0.0
+    compute_node_id: int = 0
+    #: 0 = the job's current attempt.
+    attempt_id: int = 0
+    #: Empty = the server's time of receipt.
+    completion_time: str = ""
+    peak_memory_bytes: int = 0
+    avg_memory_bytes: int = 0
+    peak_cpu_percent: float = 0.0
+    avg_cpu_percent: float = 0.0
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """What a compute node asks for in ClaimJobs."""
+
+    workflow_id: int
+    compute_node_id: int = 0
+    resources: Resources = Resources()
+    limit: int = 0
+    #: "" = the workflow's jobs_sort_method.
+    sort_method: str = ""
+    scheduler_config_id: Optional[int] = None
+    label: str = ""
+    wait_seconds: float = 0.0
+    strict_scheduler_match: bool = False
+
+
+@dataclass(frozen=True)
+class ComputeNodeSpec:
+    workflow_id: int
+    hostname: str = ""
+    pid: int = 0
+    resources: Resources = Resources()
+    scheduler_config_id: Optional[int] = None
+    compute_node_type: str = "local"
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    jobs: tuple
+    reason: str = ""

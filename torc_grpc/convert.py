@@ -261,3 +261,59 @@ def start_outcome_to_pb(o: InitializeOutcome) -> wf_pb.StartWorkflowResponse:
     return wf_pb.StartWorkflowResponse(
         run_id=o.run_id, num_ready=o.num_ready, num_blocked=o.num_blocked, num_canceled=o.num_canceled
     )
+
+
+# ------------------------------------------------------------------ worker
+
+_SORT_NAMES = {0: "", 1: "gpus_runtime_memory", 2: "gpus_memory_runtime", 3: "none"}
+
+
+def claim_request_from_pb(pb) -> "ClaimRequest":
+    from torc_core.models import ClaimRequest
+
+    if pb.sort_method not in _SORT_NAMES:
+        raise InvalidArgument(f"invalid sort_method {pb.sort_method}")
+    return ClaimRequest(
+        workflow_id=pb.workflow_id,
+        compute_node_id=pb.compute_node_id,
+        resources=resources_from_pb(pb.resources),
+        limit=pb.limit,
+        sort_method=_SORT_NAMES[pb.sort_method],
+        scheduler_config_id=_opt(pb, "scheduler_config_id"),
+        label=pb.label,
+        wait_seconds=pb.wait_seconds,
+        strict_scheduler_match=pb.strict_scheduler_match,
+    )
+
+
+def compute_node_spec_from_pb(pb) -> "ComputeNodeSpec":
+    from torc_core.models import ComputeNodeSpec
+
+    return ComputeNodeSpec(
+        workflow_id=pb.workflow_id,
+        hostname=pb.hostname,
+        pid=pb.pid,
+        resources=resources_from_pb(pb.resources),
+        scheduler_config_id=_opt(pb, "scheduler_config_id"),
+        compute_node_type=pb.compute_node_type,
+    )
+
+
+def completion_from_pb(pb) -> "Completion":
+    from torc_core.models import Completion
+
+    r = pb.result
+    return Completion(
+        job_id=pb.job_id,
+        status=int(pb.status),
+        run_id=pb.run_id,
+        return_code=r.return_code,
+        exec_time_seconds=r.exec_time_seconds,
+        compute_node_id=r.compute_node_id,
+        attempt_id=r.attempt_id,
+        completion_time=r.completion_time,
+        peak_memory_bytes=r.peak_memory_bytes,
+        avg_memory_bytes=r.avg_memory_bytes,
+        peak_cpu_percent=r.peak_cpu_percent,
+        avg_cpu_percent=r.avg_cpu_percent,
+    )

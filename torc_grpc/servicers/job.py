@@ -29,3 +29,17 @@ class JobServiceServicer(pb_grpc.JobServiceServicer):
         return pb.ListJobsResponse(
             jobs=[convert.job_to_pb(j) for j in page.items], next_after_id=page.next_after
         )
+
+    @translate_errors
+    def ListResults(self, request, context):
+        page = self.engine.list_results(
+            request.workflow_id,
+            request.all_runs,
+            request.job_id,
+            convert.statuses_from_pb(request.statuses),
+            request.after_id,
+            request.limit,
+        )
+        return pb.ListResultsResponse(
+            results=[convert.result_to_pb(r) for r in page.items], next_after_id=page.next_after
+        )

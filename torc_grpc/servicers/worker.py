@@ -4,11 +4,53 @@ from __future__ import annotations
 
 from torc_core.engine import Engine
 
+from .. import convert
+from .._pb import worker_pb2 as pb
 from .._pb import worker_pb2_grpc as pb_grpc
+from ..errors import status_for, translate_errors
 
 
 class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
-    """Every RPC answers UNIMPLEMENTED until the execution engine lands."""
+    """Heartbeat and WatchReadyJobs answer UNIMPLEMENTED until their issues land."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    @translate_errors
+    def RegisterComputeNode(self, request, context):
+        node_id = self.engine.register_compute_node(convert.compute_node_spec_from_pb(request))
+        return pb.RegisterComputeNodeResponse(compute_node_id=node_id, lease_seconds=self.engine.lease_seconds)
+
+    @translate_errors
+    def ClaimJobs(self, request, context):
+        outcome = self.engine.claim_jobs(convert.claim_request_from_pb(request))
+        return pb.ClaimJobsResponse(jobs=[convert.job_to_pb(j) for j in outcome.jobs], reason=outcome.reason)
+
+    @translate_errors
+    def ClaimNextJobs(self, request, context):
+        outcome = self.engine.claim_next_jobs(request.workflow_id, request.compute_node_id, request.limit)
+        return pb.ClaimNextJobsResponse(jobs=[convert.job_to_pb(j) for j in outcome.jobs])
+
+    @translate_errors
+    def StartJob(self, request, context):
+        job = self.engine.start_job(request.job_id, request.run_id, request.compute_node_id)
+        return pb.StartJobResponse(job=convert.job_to_pb(job))
+
+    @translate_errors
+    def CompleteJob(self, request, context):
+        job = self.engine.complete_job(convert.completion_from_pb(request))
+        return pb.CompleteJobResponse(job=convert.job_to_pb(job))
+
+    @translate_errors
+    def CompleteJobs(self, request, context):
+        outcomes = self.engine.complete_jobs([convert.completion_from_pb(c) for c in request.completions])
+        return pb.CompleteJobsResponse(
+            results=[
+                pb.CompleteJobOutcome(job_id=item.job_id, ok=True)
+                if err is None
+                else pb.CompleteJobOutcome(
+                    job_id=item.job_id, ok=False, code=status_for(err).value[0], message=err.message
+                )
+                for item, err in zip(request.completions, outcomes)
+            ]
+        )

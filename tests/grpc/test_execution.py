@@ -1,0 +1,259 @@
+"""Claim, start, complete and background unblocking through a real server."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from array import array
+
+import grpc
+import pytest
+
+from torc_core import _reference, store
+from torc_core.db import open_connection, transaction
+from torc_core.engine import Engine
+from torc_core.models import Completion, JobSpec, WorkflowSpec
+from torc_grpc._pb import common_pb2 as c
+from torc_grpc._pb import job_pb2 as jpb
+from torc_grpc._pb import worker_pb2 as kpb
+from torc_grpc._pb import workflow_pb2 as wpb
+from torc_grpc.testing import db_snapshot, integrity_ok, wait_until
+
+S = c.JobStatus
+GiB = 1024**3
+BIG = c.Resources(num_cpus=64, memory_bytes=512 * GiB, num_gpus=8, num_nodes=1)
+
+
+def setup(stubs, jobs, **spec):
+    resp = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="w", jobs=jobs, **spec)))
+    wf = resp.workflow.id
+    run = stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf)).run_id
+    node = stubs.worker.RegisterComputeNode(kpb.RegisterComputeNodeRequest(workflow_id=wf, hostname="h", resources=BIG))
+    return wf, resp.job_ids, run, node.compute_node_id
+
+
+def status_of(stubs, job_id):
+    return stubs.job.GetJob(jpb.GetJobRequest(job_id=job_id)).job.status
+
+
+def run_job(stubs, job_id, run, node, status=S.JOB_STATUS_COMPLETED, rc=0):
+    stubs.worker.StartJob(kpb.StartJobRequest(job_id=job_id, run_id=run, compute_node_id=node))
+    return stubs.worker.CompleteJob(kpb.CompleteJobRequest(
+        job_id=job_id, status=status, run_id=run, result=c.JobResult(return_code=rc, compute_node_id=node)))
+
+
+def test_chain_claim_start_complete_unblocks(stubs):
+    jobs = [c.JobSpec(name="a", command="x"), c.JobSpec(name="b", command="x", depends_on=["a"]),
+            c.JobSpec(name="c", command="x", depends_on=["b"])]
+    wf, ids, run, node = setup(stubs, jobs)
+    claimed = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=node, resources=BIG))
+    assert [j.name for j in claimed.jobs] == ["a"] and claimed.jobs[0].status == S.JOB_STATUS_PENDING
+    done = run_job(stubs, ids["a"], run, node)
+    assert done.job.status == S.JOB_STATUS_COMPLETED
+    wait_until(lambda: status_of(stubs, ids["b"]) == S.JOB_STATUS_READY, what="b ready")
+    assert status_of(stubs, ids["c"]) == S.JOB_STATUS_BLOCKED
+    # Long poll: the claim waits for b to finish and returns c as soon as it is ready.
+    stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=node, resources=BIG))
+    result = {}
+    waiter = threading.Thread(target=lambda: result.update(r=stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(
+        workflow_id=wf, compute_node_id=node, resources=BIG, wait_seconds=30), timeout=40)))
+    waiter.start()
+    t0 = time.monotonic()
+    run_job(stubs, ids["b"], run, node)
+    waiter.join(40)
+    assert [j.name for j in result["r"].jobs] == ["c"] and time.monotonic() - t0 < 10
+    run_job(stubs, ids["c"], run, node)
+    wait_until(lambda: stubs.workflow.GetWorkflowStatus(
+        wpb.GetWorkflowStatusRequest(workflow_id=wf)).is_complete, what="workflow complete")
+    results = stubs.job.ListResults(jpb.ListResultsRequest(workflow_id=wf)).results
+    assert sorted(r.job_id for r in results) == sorted(ids.values())
+    assert all(r.run_id == run and r.attempt_id == 1 and r.return_code == 0 for r in results)
+
+
+def test_claim_packing_filters_and_next_jobs(stubs):
+    rr = [c.ResourceRequirementsSpec(name="r", num_cpus=2, memory="4g", runtime="PT1H")]
+    jobs = [c.JobSpec(name=f"j{i}", command="x", resource_requirements="r") for i in range(4)]
+    jobs += [c.JobSpec(name="gpu", command="x", priority=5, label="gpu")]
+    wf, ids, run, node = setup(stubs, jobs, resource_requirements=rr)
+    small = c.Resources(num_cpus=4, memory_bytes=8 * GiB, num_gpus=0, num_nodes=1)
+    got = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, resources=small, limit=10))
+    assert [j.name for j in got.jobs] == ["j0", "j1"]
+    short = c.Resources(num_cpus=4, memory_bytes=8 * GiB, num_nodes=1, time_limit_seconds=600)
+    assert not stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, resources=short)).jobs
+    labeled = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, resources=small, label="gpu"))
+    assert [j.name for j in labeled.jobs] == ["gpu"]
+    rest = stubs.worker.ClaimNextJobs(kpb.ClaimNextJobsRequest(workflow_id=wf))
+    assert [j.name for j in rest.jobs] == ["j2", "j3"]
+
+
+def test_refusals_leave_database_unchanged(stubs, db_path):
+    jobs = [c.JobSpec(name="a", command="x"), c.JobSpec(name="b", command="x", depends_on=["a"])]
+    wf, ids, run, node = setup(stubs, jobs)
+    stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=node, resources=BIG))
+    run_job(stubs, ids["a"], run, node)
+    wait_until(lambda: status_of(stubs, ids["b"]) == S.JOB_STATUS_READY)
+
+    def refused(call, code, text):
+        before = db_snapshot(db_path)
+        with pytest.raises(grpc.RpcError) as info:
+            call()
+        assert info.value.code() == code and text in info.value.details(), info.value.details()
+        assert db_snapshot(db_path) == before and integrity_ok(db_path)
+
+    def complete(job, status=S.JOB_STATUS_COMPLETED, run_id=run):
+        return lambda: stubs.worker.CompleteJob(kpb.CompleteJobRequest(job_id=job, status=status, run_id=run_id))
+
+    refused(complete(ids["a"]), grpc.StatusCode.FAILED_PRECONDITION, "already complete")
+    refused(complete(ids["b"], run_id=run + 7), grpc.StatusCode.FAILED_PRECONDITION, "stale run_id")
+    refused(complete(ids["b"], status=S.JOB_STATUS_RUNNING), grpc.StatusCode.INVALID_ARGUMENT, "not terminal")
+    refused(complete(ids["b"], status=77), grpc.StatusCode.INVALID_ARGUMENT, "not terminal")
+    refused(complete(999_999), grpc.StatusCode.NOT_FOUND, "999999")
+    refused(lambda: stubs.worker.StartJob(kpb.StartJobRequest(job_id=ids["b"], run_id=run)),
+            grpc.StatusCode.FAILED_PRECONDITION, "not PENDING")
+    refused(lambda: stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=424242)),
+            grpc.StatusCode.NOT_FOUND, "compute node 424242")
+    refused(lambda: stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=4242)), grpc.StatusCode.NOT_FOUND, "4242")
+    refused(lambda: stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, sort_method=9)),
+            grpc.StatusCode.INVALID_ARGUMENT, "sort_method")
+    # CompleteJobs reports each item on its own; the good one is written.
+    resp = stubs.worker.CompleteJobs(kpb.CompleteJobsRequest(completions=[
+        kpb.CompleteJobRequest(job_id=ids["a"], status=S.JOB_STATUS_COMPLETED, run_id=run),
+        kpb.CompleteJobRequest(job_id=ids["b"], status=S.JOB_STATUS_FAILED, run_id=run,
+                               result=c.JobResult(return_code=3)),
+    ]))
+    assert [(r.ok, r.code) for r in resp.results] == [(False, grpc.StatusCode.FAILED_PRECONDITION.value[0]), (True, 0)]
+    assert status_of(stubs, ids["b"]) == S.JOB_STATUS_FAILED
+
+
+def test_exactly_once_with_16_threads(stubs):
+    n = 10_000
+    wf_id = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="many"))).workflow.id
+    stubs.workflow.AddJobs(iter([wpb.AddJobsRequest(workflow_id=wf_id, jobs=[
+        c.JobSpec(name=f"j{i}", command="x") for i in range(n)])]))
+    run = stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf_id)).run_id
+    claimed, lock, errors = [], threading.Lock(), []
+    deadline = time.monotonic() + 120
+
+    def worker():
+        try:
+            while time.monotonic() < deadline:
+                jobs = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf_id, resources=c.Resources(
+                    num_cpus=8, memory_bytes=64 * GiB, num_nodes=1), limit=8), timeout=30).jobs
+                if not jobs:
+                    return
+                with lock:
+                    claimed.extend(j.id for j in jobs)
+                resp = stubs.worker.CompleteJobs(kpb.CompleteJobsRequest(completions=[
+                    kpb.CompleteJobRequest(job_id=j.id, status=S.JOB_STATUS_COMPLETED, run_id=run) for j in jobs]),
+                    timeout=30)
+                assert all(r.ok for r in resp.results)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(150)
+    assert not errors
+    assert len(claimed) == n and len(set(claimed)) == n
+    results = stubs.job.ListResults(jpb.ListResultsRequest(workflow_id=wf_id, all_runs=True, limit=10_000)).results
+    assert len(results) == n and len({r.job_id for r in results}) == n
+    st = stubs.workflow.GetWorkflowStatus(wpb.GetWorkflowStatusRequest(workflow_id=wf_id))
+    wait_until(lambda: stubs.workflow.GetWorkflowStatus(wpb.GetWorkflowStatusRequest(workflow_id=wf_id)).is_complete)
+    assert st.num_jobs == n
+
+
+def _random_dag(rng, n):
+    jobs = []
+    for i in range(n):
+        deps = sorted({f"j{rng.randrange(i)}" for _ in range(rng.randint(0, 3))}) if i else []
+        jobs.append(JobSpec(name=f"j{i}", command="x", depends_on=tuple(deps),
+                            cancel_on_blocking_job_failure=rng.random() < 0.8))
+    return jobs
+
+
+def test_random_dags_engine_twin_and_sql_agree(tmp_path):
+    rng = random.Random(2026)
+    for case in range(12):
+        path = str(tmp_path / f"r{case}.db")
+        engine = Engine(path)
+        try:
+            wf, ids = engine.create_workflow(WorkflowSpec(name="r", jobs=tuple(_random_dag(rng, rng.randint(5, 80)))))
+            run = engine.start_workflow(wf.id).run_id
+            outcomes, deadline = {}, time.monotonic() + 60
+            while time.monotonic() < deadline:
+                jobs = engine.claim_next_jobs(wf.id, limit=rng.randint(1, 6)).jobs
+                if not jobs:
+                    engine.unblocker.flush()
+                    if engine.get_workflow_status(wf.id).is_complete:
+                        break
+                    continue
+                batch = []
+                for j in jobs:
+                    st = rng.choice([5, 5, 5, 6, 8])
+                    outcomes[j.id] = st
+                    batch.append(Completion(job_id=j.id, status=st, run_id=run, return_code=0 if st == 5 else 1))
+                assert engine.complete_jobs(batch) == [None] * len(batch)
+            engine.unblocker.flush()
+            assert engine.get_workflow_status(wf.id).is_complete, f"case {case} stuck"
+            final = {j.id: int(j.status) for j in engine.list_jobs(wf.id).items}
+            # Replay the same outcomes in the twin and in set-based SQL from the initial state.
+            conn = open_connection(path)
+            arrays = store.load_graph_arrays(conn, wf.id)
+            conn.close()
+            flags = [int(j.cancel_on_blocking_job_failure) for j in engine.list_jobs(wf.id).items]
+            twin = _reference.Graph(arrays[0], [0] * len(arrays[0]), flags, arrays[3], arrays[4])
+            twin.initialize(False)
+            pending = dict(outcomes)
+            while pending:
+                ready = [j for j in pending if twin.status_of(j) == 2]
+                twin.complete(ready, [pending.pop(j) for j in ready])
+            assert dict(zip(arrays[0], twin.statuses())) == final, f"case {case}"
+        finally:
+            engine.close()
+        _sql_oracle_agrees(path, wf.id, outcomes, final)
+
+
+def _sql_oracle_agrees(path, wf_id, outcomes, final):
+    conn = open_connection(path)
+    with transaction(conn) as c:
+        store.set_initialized_statuses(c, list(final), [0] * len(final))
+    engine = Engine(path)
+    engine.initialize_jobs(wf_id)
+    engine.close()
+    pending = dict(outcomes)
+    while pending:
+        with transaction(conn) as c:
+            now = {j.id: int(j.status) for j in store.list_jobs(c, wf_id, (), 0, 10_000)}
+            ready = [j for j in pending if now[j] == 2]
+            for j in ready:
+                store.complete_job(c, j, pending.pop(j), True)
+            store.sql_unblock(c, wf_id)
+    got = {j.id: int(j.status) for j in store.list_jobs(conn, wf_id, (), 0, 10_000)}
+    conn.close()
+    assert got == final
+
+
+def test_restart_reprocesses_uncommitted_unblocking(tmp_path):
+    path = str(tmp_path / "restart.db")
+    engine = Engine(path)
+    wf, ids = engine.create_workflow(WorkflowSpec(name="r", jobs=(
+        JobSpec(name="a", command="x"), JobSpec(name="b", command="x", depends_on=("a",)),
+        JobSpec(name="c", command="x", depends_on=("a",)), JobSpec(name="d", command="x", depends_on=("b", "c")))))
+    run = engine.start_workflow(wf.id).run_id
+    engine.claim_next_jobs(wf.id)
+    engine.unblocker.stop()  # completions are acknowledged but never unblocked (a crash)
+    assert engine.complete_jobs([Completion(job_id=ids["a"], status=6, run_id=run, return_code=2)]) == [None]
+    engine._closed = True  # simulate the kill: no flush, no checkpoint
+    conn = open_connection(path)
+    assert store.pending_unblock(conn, wf.id) == [(ids["a"], 6)]
+    conn.close()
+    for _ in range(2):  # idempotent: a second restart changes nothing
+        engine = Engine(path)
+        engine.unblocker.flush()
+        statuses = {j.name: int(j.status) for j in engine.list_jobs(wf.id).items}
+        assert statuses == {"a": 6, "b": 7, "c": 7, "d": 7}
+        assert engine.get_workflow_status(wf.id).is_complete
+        engine.close()

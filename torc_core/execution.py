@@ -1,0 +1,285 @@
+"""Running workflows: compute nodes, claims, starts, completions, unblocking.
+
+Mixed into Engine (engine.py documents the concurrency contract). Hot paths:
+* claim: under the write lock the ready index picks jobs that fit, one
+  transaction marks them PENDING for the node, commit, return.
+* complete: validate, write the result and the new status in one short
+  transaction, hand the job to the unblocker, return; no downstream work on
+  the caller's thread.
+* unblock (the unblocker thread): the graph kernel computes newly ready and
+  cascade-canceled jobs for a whole batch, one transaction writes them, then
+  the ready index and the waiting long polls are updated.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Optional, Sequence
+
+import apsw
+
+from . import store
+from .db import transaction
+from .errors import InvalidArgument, InvalidTransition, NotFound, TorcError
+from .models import (
+    COMPLETE_STATUSES,
+    SORT_METHODS,
+    TERMINAL_STATUSES,
+    ClaimOutcome,
+    ClaimRequest,
+    Completion,
+    ComputeNodeSpec,
+    JobStatus,
+    Page,
+    Severity,
+)
+from .state import NO_SCHEDULER, WorkflowState
+
+log = logging.getLogger("torc_core.execution")
+
+MAX_WAIT_SECONDS = 60.0
+UNBOUNDED = 2**62
+_SORT_CODE = {name: code for code, name in enumerate(SORT_METHODS)}
+SCHED_MATCH, SCHED_STRICT, SCHED_IGNORE = 0, 1, 2
+_EVENT_FOR_STATUS = {
+    5: ("job_completed", Severity.INFO),
+    6: ("job_failed", Severity.ERROR),
+    7: ("job_canceled", Severity.WARNING),
+    8: ("job_terminated", Severity.WARNING),
+    10: ("job_pending_failed", Severity.WARNING),
+}
+
+
+class ExecutionMixin:
+    """Claim/start/complete and the unblocker's batch step (see module docstring)."""
+
+    # ------------------------------------------------------------ compute nodes
+    def register_compute_node(self, spec: ComputeNodeSpec) -> int:
+        """Record a compute node of a workflow; returns its id."""
+        r = spec.resources
+        with self._write_lock, transaction(self._writer) as c:
+            self._workflow(c, spec.workflow_id)
+            node_id = store.insert_compute_node(
+                c,
+                (spec.workflow_id, spec.hostname, spec.pid, self._now_iso(), r.num_cpus,
+                 r.memory_bytes, r.num_gpus, max(1, r.num_nodes), r.time_limit_seconds,
+                 spec.scheduler_config_id, spec.compute_node_type or "local",
+                 time.time() + self.lease_seconds),
+            )
+            self._event(c, spec.workflow_id, "compute_node_registered", Severity.INFO,
+                        compute_node_id=node_id, hostname=spec.hostname, pid=spec.pid)
+        return node_id
+
+    def _check_node(self, c: apsw.Connection, node_id: int, workflow_id: int) -> Optional[int]:
+        if not node_id:
+            return None
+        owner = store.compute_node_workflow(c, node_id)
+        if owner is None:
+            raise NotFound(f"compute node {node_id} not found", compute_node_id=node_id)
+        if owner != workflow_id:
+            raise InvalidArgument(f"compute node {node_id} belongs to workflow {owner}, not {workflow_id}")
+        return node_id
+
+    # ------------------------------------------------------------ claims
+    def claim_jobs(self, req: ClaimRequest) -> ClaimOutcome:
+        """Claim ready jobs that fit the node; long-poll up to wait_seconds when none do."""
+        if req.limit < 0:
+            raise InvalidArgument(f"limit must be >= 0, not {req.limit}")
+        if req.wait_seconds < 0:
+            raise InvalidArgument("wait_seconds must be >= 0")
+        if req.sort_method and req.sort_method not in _SORT_CODE:
+            raise InvalidArgument(f"unknown sort_method {req.sort_method!r}")
+        r = req.resources
+        sched_mode = SCHED_STRICT if req.strict_scheduler_match else SCHED_MATCH
+        scheduler = NO_SCHEDULER if req.scheduler_config_id is None else req.scheduler_config_id
+        args = (r.num_cpus, r.memory_bytes, r.num_gpus, max(1, r.num_nodes), r.time_limit_seconds,
+                req.limit, req.sort_method, req.label, scheduler, sched_mode)
+        return self._claim(req.workflow_id, req.compute_node_id, args, min(req.wait_seconds, MAX_WAIT_SECONDS))
+
+    def claim_next_jobs(self, workflow_id: int, compute_node_id: int = 0, limit: int = 0) -> ClaimOutcome:
+        """Claim ready unlabeled jobs in id order, without any resource filter (default 10)."""
+        if limit < 0:
+            raise InvalidArgument(f"limit must be >= 0, not {limit}")
+        args = (UNBOUNDED, UNBOUNDED, UNBOUNDED, UNBOUNDED, 0.0, limit or 10, "none", "",
+                NO_SCHEDULER, SCHED_IGNORE)
+        return self._claim(workflow_id, compute_node_id, args, 0.0)
+
+    def _claim(self, workflow_id: int, node_id: int, args: tuple, wait: float) -> ClaimOutcome:
+        deadline = time.monotonic() + wait
+        while True:
+            with self._write_lock:
+                wf = self._workflow(self._writer, workflow_id)
+                node = self._check_node(self._writer, node_id, workflow_id)
+                if wf.is_canceled:
+                    return ClaimOutcome((), "workflow is canceled")
+                state = self._state_locked(workflow_id)
+                jobs = self._claim_locked(state, node, wf.jobs_sort_method, args)
+                if jobs:
+                    return ClaimOutcome(tuple(jobs))
+                if state.is_complete():
+                    return ClaimOutcome((), "workflow is complete")
+                seen = state.version
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return ClaimOutcome((), "no ready job fits")
+            state.wait_for_change(seen, remaining)  # no lock held while waiting
+
+    def _claim_locked(self, state: WorkflowState, node: Optional[int], default_sort: str, args: tuple):
+        cpus, mem, gpus, nodes, tl, limit, sort, label, scheduler, mode = args
+        label_id = state.label_id(label)
+        if label_id is None or len(state.ready) == 0:
+            return []
+        sort_code = _SORT_CODE[sort or default_sort]
+        picked = state.ready.claim(cpus, mem, gpus, nodes, tl, limit, sort_code, label_id, scheduler, mode)
+        if not picked:
+            return []
+        ids = state.graph.ids_at(picked)
+        try:
+            with transaction(self._writer) as c:
+                if store.claim_jobs(c, ids, node) != len(ids):
+                    raise RuntimeError("ready index and database disagree")  # rolled back
+        except BaseException:
+            self._drop_state_locked(state_of=state)
+            raise
+        state.graph.set_statuses(ids, [JobStatus.PENDING] * len(ids))
+        jobs = store.jobs_by_ids(self._writer, ids)
+        return [jobs[j] for j in ids]  # claim order
+
+    # ------------------------------------------------------------ start / complete
+    def start_job(self, job_id: int, run_id: int, compute_node_id: int = 0):
+        """PENDING -> RUNNING for the current run; records the compute node."""
+        with self._write_lock:
+            with transaction(self._writer) as c:
+                row = store.job_state(c, job_id)
+                if row is None:
+                    raise NotFound(f"job {job_id} not found", job_id=job_id)
+                _id, wf_id, status, _attempt, name, current_run, _canceled = row
+                if status != JobStatus.PENDING:
+                    raise InvalidTransition(f"job {job_id} is {JobStatus(status).name}, not PENDING")
+                if run_id != current_run:
+                    raise InvalidTransition(
+                        f"stale run_id {run_id}: workflow {wf_id} is on run {current_run}"
+                    )
+                node = self._check_node(c, compute_node_id, wf_id)
+                store.start_job(c, job_id, node)
+                self._event(c, wf_id, "job_started", Severity.INFO, job_id=job_id, job_name=name,
+                            compute_node_id=compute_node_id, run_id=run_id)
+            state = self._states.get(wf_id)
+            if state is not None:
+                state.graph.set_statuses([job_id], [JobStatus.RUNNING])
+        return self.get_job(job_id)
+
+    def complete_job(self, completion: Completion):
+        """Record a terminal status and result; refusals raise with nothing written."""
+        outcome = self.complete_jobs([completion])[0]
+        if outcome is not None:
+            raise outcome
+        return self.get_job(completion.job_id)
+
+    def complete_jobs(self, completions: Sequence[Completion]) -> list[Optional[TorcError]]:
+        """Complete many jobs in one transaction; per item None (ok) or the refusal."""
+        outcomes: list[Optional[TorcError]] = []
+        handoff, direct = [], []
+        with self._write_lock:
+            with transaction(self._writer) as c:
+                for item in completions:
+                    try:
+                        wf_id = self._complete_one(c, item)
+                    except TorcError as exc:
+                        outcomes.append(exc)
+                        continue
+                    outcomes.append(None)
+                    if item.status in COMPLETE_STATUSES:
+                        handoff.append((wf_id, item.job_id, item.status))
+                    else:
+                        direct.append((wf_id, item.job_id, item.status))
+            for wf_id, job_id, status in direct:
+                state = self._states.get(wf_id)
+                if state is not None:
+                    state.graph.set_statuses([job_id], [status])
+        self.unblocker.submit(handoff)
+        return outcomes
+
+    def _complete_one(self, c: apsw.Connection, item: Completion) -> int:
+        if item.status not in TERMINAL_STATUSES:
+            raise InvalidArgument(
+                f"job {item.job_id}: status {item.status} is not terminal "
+                "(COMPLETED, FAILED, CANCELED, TERMINATED or PENDING_FAILED)"
+            )
+        row = store.job_state(c, item.job_id)
+        if row is None:
+            raise NotFound(f"job {item.job_id} not found", job_id=item.job_id)
+        _id, wf_id, status, attempt, name, current_run, _canceled = row
+        if status in COMPLETE_STATUSES:
+            raise InvalidTransition(f"job {item.job_id} is already complete ({JobStatus(status).name})")
+        if item.run_id != current_run:
+            raise InvalidTransition(
+                f"job {item.job_id}: stale run_id {item.run_id}, workflow {wf_id} is on run {current_run}"
+            )
+        try:
+            store.insert_result(c, (
+                wf_id, item.job_id, item.run_id, item.attempt_id or attempt, item.compute_node_id or None,
+                item.return_code, item.exec_time_seconds, item.completion_time or self._now_iso(),
+                item.status, item.peak_memory_bytes, item.avg_memory_bytes, item.peak_cpu_percent,
+                item.avg_cpu_percent,
+            ))
+        except apsw.ConstraintError:
+            raise InvalidTransition(
+                f"job {item.job_id}: a result for run {item.run_id} attempt "
+                f"{item.attempt_id or attempt} already exists"
+            ) from None
+        store.complete_job(c, item.job_id, item.status, item.status in COMPLETE_STATUSES)
+        event, severity = _EVENT_FOR_STATUS[item.status]
+        self._event(c, wf_id, event, severity, job_id=item.job_id, job_name=name,
+                    status=int(item.status), return_code=item.return_code)
+        return wf_id
+
+    # ------------------------------------------------------------ unblocking
+    def _unblock(self, workflow_id: int, items: list[tuple[int, int]]) -> None:
+        """One batch of one workflow (called on the unblocker thread)."""
+        t0 = time.perf_counter()
+        with self._write_lock:
+            if store.get_workflow(self._writer, workflow_id) is None:
+                return  # deleted meanwhile
+            state = self._state_locked(workflow_id)
+            ids = [j for j, _s in items]
+            try:
+                ready, canceled = state.graph.complete(ids, [s for _j, s in items])
+                with transaction(self._writer) as c:
+                    store.write_unblocked(c, ids, ready, canceled)
+                state.add_ready_rows(store.class_rows(self._writer, ready))
+            except BaseException:
+                self._drop_state_locked(state_of=state)  # rebuilt from the database
+                raise
+            complete = state.is_complete()
+        state.notify()
+        self.on_ready(workflow_id, ready, complete)
+        log.info(
+            "workflow %d: %d completions processed, %d jobs ready, %d canceled, %.1f ms",
+            workflow_id, len(items), len(ready), len(canceled), (time.perf_counter() - t0) * 1000,
+        )
+
+    def recover_pending_unblocking(self) -> int:
+        """Re-submit completions whose unblocking was never committed (idempotent)."""
+        items = []
+        with self._write_lock:
+            for wf_id in store.workflows_pending_unblock(self._writer):
+                items += [(wf_id, j, s) for j, s in store.pending_unblock(self._writer, wf_id)]
+        self.unblocker.submit(items)
+        if items:
+            log.info("recovering %d completions whose unblocking was not committed", len(items))
+        return len(items)
+
+    def on_ready(self, workflow_id: int, job_ids: list[int], workflow_complete: bool) -> None:
+        """Publish hook after an unblocker batch commits (streams attach here)."""
+
+    # ------------------------------------------------------------ results
+    def list_results(self, workflow_id: int, all_runs: bool = False, job_id: int = 0,
+                     statuses: Sequence[int] = (), after_id: int = 0, limit: int = 0) -> Page:
+        """Results of the current run (latest per complete job) or of every run."""
+        limit = self._page_limit(limit, 1000)
+        conn = self._reader()
+        self._workflow(conn, workflow_id)
+        rows = store.list_results(conn, workflow_id, all_runs, job_id, sorted(set(statuses)), after_id, limit)
+        return Page(tuple(rows), rows[-1].id if len(rows) == limit else 0)
