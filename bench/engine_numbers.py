@@ -65,17 +65,23 @@ def engine_numbers(tmp):
     engine.unblocker.flush()
     t2 = time.perf_counter()
     lat = {}
-    for label, keep in (("100k-ish", None), ("1k", 1000)):
-        if keep:  # claim most of the ready jobs away, leaving ~1,000
-            while engine.get_workflow_status(wf.id).counts[2] > keep:
-                engine.claim_next_jobs(wf.id, limit=5000)
-        ready = engine.get_workflow_status(wf.id).counts[2]
+    flat, _ = engine.create_workflow(WorkflowSpec(name="flat", resource_requirements=tuple(
+        ResourceRequirementsSpec(name=f"r{k}", num_cpus=1 + k % 4, memory=f"{1 + k}g") for k in range(20))))
+    engine.add_jobs([JobBatch(flat.id, tuple(JobSpec(name=f"f{i}", command="x", resource_requirements=f"r{i % 20}")
+                                             for i in range(k, k + 10_000))) for k in range(0, 100_000, 10_000)])
+    engine.start_workflow(flat.id)
+    for keep in (None, 1000):
+        if keep:
+            excess = engine.get_workflow_status(flat.id).counts[2] - keep
+            while excess > 0:
+                excess -= len(engine.claim_next_jobs(flat.id, limit=min(excess, 10_000)).jobs)
+        ready = engine.get_workflow_status(flat.id).counts[2]
         samples = []
         for _ in range(200):
             t = time.perf_counter()
-            engine.claim_jobs(ClaimRequest(wf.id, resources=Resources(8, 32 * GiB, 0, 1), limit=4))
+            engine.claim_jobs(ClaimRequest(flat.id, resources=Resources(8, 32 * GiB, 0, 1), limit=4))
             samples.append((time.perf_counter() - t) * 1000)
-        lat[f"{ready} ready"] = (statistics.median(samples), sorted(samples)[int(0.99 * len(samples))])
+        lat[f"{ready} ready at start"] = (statistics.median(samples), sorted(samples)[int(0.99 * len(samples))])
     engine.close()
     return (t1 - t0) * 1000, (t2 - t0) * 1000, lat
 
