@@ -12,6 +12,8 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
 from torc_core._types cimport *
 
+from array import array
+
 
 cdef inline bint is_done(int s) noexcept nogil:
     return JOB_COMPLETED <= s <= JOB_DISABLED
@@ -451,7 +453,6 @@ cdef class Graph:
 
 cdef object _as_int64(object values):
     # Accept array('q') / memoryviews as they are; convert anything else once.
-    from array import array
     if isinstance(values, array) and values.typecode == 'q':
         return values
     if isinstance(values, memoryview) and values.format == 'q':

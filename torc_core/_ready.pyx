@@ -13,6 +13,8 @@ from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memset
 from libc.stdint cimport int32_t, int64_t, uint8_t
 
+from array import array
+
 DEF SORT_GPUS_RUNTIME_MEMORY = 0
 DEF SORT_GPUS_MEMORY_RUNTIME = 1
 DEF SORT_NONE = 2
@@ -21,7 +23,7 @@ DEF SCHED_STRICT = 1
 DEF SCHED_IGNORE = 2
 DEF NUM_SORTS = 3
 
-NO_SCHEDULER = -(2**63)
+# Must equal torc_core.models.NO_SCHEDULER (SQL NULL scheduler).
 cdef int64_t C_NO_SCHEDULER = -9223372036854775807 - 1
 
 # Class attributes, one array each, indexed by class id.
@@ -171,13 +173,16 @@ cdef class ReadyIndex:
         return c
 
     def add(self, jobs, classes):
+        # Converted once to C buffers: no Python object per element in the loop.
+        cdef const int64_t[::1] jv = array("q", jobs)
+        cdef const int64_t[::1] cv = array("q", classes)
         cdef Py_ssize_t k
-        cdef int32_t j, cl
-        if len(jobs) != len(classes):
+        cdef int64_t j, cl
+        if jv.shape[0] != cv.shape[0]:
             raise ValueError("jobs and classes differ in length")
-        for k in range(len(jobs)):
-            j = jobs[k]
-            cl = classes[k]
+        for k in range(jv.shape[0]):
+            j = jv[k]
+            cl = cv[k]
             if j < 0 or j >= self.n:
                 raise ValueError(f"job index {j} out of range")
             if cl < 0 or cl >= self.ncls:
@@ -187,13 +192,16 @@ cdef class ReadyIndex:
                     continue
                 raise ValueError(f"job {j} is already ready in another class")
             self.member[j] = 1
-            self.job_class[j] = cl
-            heap_push(&self.heaps[cl], j)
+            self.job_class[j] = <int32_t>cl
+            heap_push(&self.heaps[cl], <int32_t>j)
             self.size += 1
 
     def remove(self, jobs):
-        cdef int32_t j
-        for j in jobs:
+        cdef const int64_t[::1] jv = array("q", jobs)
+        cdef Py_ssize_t k
+        cdef int64_t j
+        for k in range(jv.shape[0]):
+            j = jv[k]
             if j < 0 or j >= self.n:
                 raise ValueError(f"job index {j} out of range")
             if self.member[j]:

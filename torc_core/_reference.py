@@ -16,9 +16,12 @@ Graph semantics (shared with _graph.pyx; the twin tests hold them equal):
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from collections import deque
 from typing import Iterable, Sequence
+
+from .models import NO_SCHEDULER
 
 UNINITIALIZED, BLOCKED, READY, PENDING, RUNNING = 0, 1, 2, 3, 4
 COMPLETED, FAILED, CANCELED, TERMINATED, DISABLED, PENDING_FAILED = 5, 6, 7, 8, 9, 10
@@ -283,8 +286,6 @@ def _scatter(off: Sequence[int], keys: Sequence[int], values: Sequence[int]) -> 
 
 SORT_GPUS_RUNTIME_MEMORY, SORT_GPUS_MEMORY_RUNTIME, SORT_NONE = 0, 1, 2
 SCHED_MATCH, SCHED_STRICT, SCHED_IGNORE = 0, 1, 2
-#: scheduler value of a job or node without one (SQL NULL).
-NO_SCHEDULER = -(2**63)
 
 
 class ReadyIndex:
@@ -318,8 +319,6 @@ class ReadyIndex:
         return len(self._classes) - 1
 
     def add(self, jobs: Sequence[int], classes: Sequence[int]) -> None:
-        import heapq
-
         for j, cl in zip(jobs, classes):
             if not 0 <= cl < len(self._classes):
                 raise ValueError(f"unknown class {cl}")
@@ -362,8 +361,6 @@ class ReadyIndex:
         return tiers
 
     def _top(self, cl: int) -> int:
-        import heapq
-
         heap = self._heaps[cl]
         while heap and not (self._member[heap[0]] and self._job_class[heap[0]] == cl):
             heapq.heappop(heap)
@@ -378,8 +375,6 @@ class ReadyIndex:
         exactly. Scheduler (SCHED_MATCH): jobs without one or with the node's;
         when no ready job passes that filter and fits the node, any scheduler.
         """
-        import heapq
-
         tiers = self._tiers(sort_method)
 
         def fits_node(cl: int, use_sched: bool) -> bool:

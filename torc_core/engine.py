@@ -163,13 +163,9 @@ class Engine(ExecutionMixin):
         if old is not None:
             old.notify()
 
-    def _drop_state_locked(self, workflow_id: Optional[int] = None, state_of=None) -> None:
-        if state_of is not None:
-            for wf_id, st in list(self._states.items()):
-                if st is state_of:
-                    self._install_state_locked(wf_id, None)
-        elif workflow_id is not None:
-            self._install_state_locked(workflow_id, None)
+    def _drop_state_locked(self, workflow_id: int) -> None:
+        """Forget a workflow's state (rebuilt from the database on next use)."""
+        self._install_state_locked(workflow_id, None)
 
     def _event(
         self, conn: apsw.Connection, workflow_id: int, event_type: str, severity: Severity, **data
@@ -298,7 +294,7 @@ class Engine(ExecutionMixin):
     def list_workflows(self, user: str = "", after_id: int = 0, limit: int = 0) -> Page:
         limit = page_limit(limit, 100)
         items = store.list_workflows(self._reader(), user, after_id, limit)
-        return Page(tuple(items), items[-1].id if len(items) == limit else 0)
+        return Page.of(items, limit)
 
     def delete_workflow(self, workflow_id: int) -> None:
         """Delete a workflow and everything in it (foreign-key cascade)."""
@@ -423,7 +419,7 @@ class Engine(ExecutionMixin):
         conn = self._reader()
         self._workflow(conn, workflow_id)
         jobs = store.list_jobs(conn, workflow_id, sorted(set(statuses)), after_id, limit)
-        return Page(tuple(jobs), jobs[-1].id if len(jobs) == limit else 0)
+        return Page.of(jobs, limit)
 
     def list_events(
         self, workflow_id: int, after: int = 0, limit: int = 0, min_severity: int = 0
@@ -432,4 +428,4 @@ class Engine(ExecutionMixin):
         conn = self._reader()
         self._workflow(conn, workflow_id)
         events: list[Event] = store.list_events(conn, workflow_id, after, min_severity, limit)
-        return Page(tuple(events), events[-1].id if len(events) == limit else 0)
+        return Page.of(events, limit)

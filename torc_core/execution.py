@@ -30,11 +30,12 @@ from .models import (
     ClaimRequest,
     Completion,
     ComputeNodeSpec,
+    NO_SCHEDULER,
     JobStatus,
     Page,
     Severity,
 )
-from .state import NO_SCHEDULER, WorkflowState
+from .state import WorkflowState
 
 log = logging.getLogger("torc_core.execution")
 
@@ -114,7 +115,7 @@ class ExecutionMixin:
                 if wf.is_canceled:
                     return ClaimOutcome((), "workflow is canceled")
                 state = self._state_locked(workflow_id)
-                jobs = self._claim_locked(state, node, wf.jobs_sort_method, args)
+                jobs = self._claim_locked(workflow_id, state, node, wf.jobs_sort_method, args)
                 if jobs:
                     return ClaimOutcome(tuple(jobs))
                 if state.is_complete():
@@ -125,7 +126,9 @@ class ExecutionMixin:
                 return ClaimOutcome((), "no ready job fits")
             state.wait_for_change(seen, remaining)  # no lock held while waiting
 
-    def _claim_locked(self, state: WorkflowState, node: Optional[int], default_sort: str, args: tuple):
+    def _claim_locked(
+        self, workflow_id: int, state: WorkflowState, node: Optional[int], default_sort: str, args: tuple
+    ):
         cpus, mem, gpus, nodes, tl, limit, sort, label, scheduler, mode = args
         label_id = state.label_id(label)
         if label_id is None or len(state.ready) == 0:
@@ -140,7 +143,7 @@ class ExecutionMixin:
                 if store.claim_jobs(c, ids, node) != len(ids):
                     raise RuntimeError("ready index and database disagree")  # rolled back
         except BaseException:
-            self._drop_state_locked(state_of=state)
+            self._drop_state_locked(workflow_id)
             raise
         state.graph.set_statuses(ids, [JobStatus.PENDING] * len(ids))
         jobs = store.jobs_by_ids(self._writer, ids)
@@ -250,7 +253,7 @@ class ExecutionMixin:
                     store.write_unblocked(c, ids, ready, canceled)
                 state.add_ready_rows(store.class_rows(self._writer, ready))
             except BaseException:
-                self._drop_state_locked(state_of=state)  # rebuilt from the database
+                self._drop_state_locked(workflow_id)  # rebuilt from the database
                 raise
             complete = state.is_complete()
         state.notify()
@@ -282,4 +285,4 @@ class ExecutionMixin:
         conn = self._reader()
         self._workflow(conn, workflow_id)
         rows = store.list_results(conn, workflow_id, all_runs, job_id, sorted(set(statuses)), after_id, limit)
-        return Page(tuple(rows), rows[-1].id if len(rows) == limit else 0)
+        return Page.of(rows, limit)

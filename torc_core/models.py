@@ -38,6 +38,8 @@ DONE_STATUSES = frozenset({5, 6, 7, 8, 9})
 BAD_BLOCKER_STATUSES = frozenset({6, 7, 8, 9})
 
 SORT_METHODS = ("gpus_runtime_memory", "gpus_memory_runtime", "none")
+#: Scheduler value of a job or node without one (SQL NULL) in the ready index.
+NO_SCHEDULER = -(2**63)
 
 
 class Severity(enum.IntEnum):
@@ -258,6 +260,11 @@ class Page:
 
     items: tuple
     next_after: int
+
+    @classmethod
+    def of(cls, items: list, limit: int) -> "Page":
+        """A full page continues after its last item's id; a short page is the last."""
+        return cls(tuple(items), items[-1].id if len(items) == limit else 0)
 
 
 @dataclass(frozen=True)

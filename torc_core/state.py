@@ -11,10 +11,7 @@ import apsw
 
 from . import store
 from .kernels import Graph, ReadyIndex
-from .models import DONE_STATUSES, JobStatus
-
-#: Scheduler value of a job without one (SQL NULL), as the ready index wants it.
-NO_SCHEDULER = -(2**63)
+from .models import DONE_STATUSES, NO_SCHEDULER
 
 
 class WorkflowState:
@@ -59,9 +56,6 @@ class WorkflowState:
     def is_complete(self) -> bool:
         counts = self.graph.counts()
         return all(n == 0 for s, n in enumerate(counts) if s not in DONE_STATUSES)
-
-    def num_ready(self) -> int:
-        return self.graph.counts()[JobStatus.READY]
 
     def notify(self) -> None:
         with self.changed:

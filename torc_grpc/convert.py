@@ -10,6 +10,9 @@ from typing import Iterable
 
 from torc_core.errors import InvalidArgument
 from torc_core.models import (
+    ClaimRequest,
+    Completion,
+    ComputeNodeSpec,
     Event,
     FailureHandlerSpec,
     FailureRule,
@@ -268,9 +271,7 @@ def start_outcome_to_pb(o: InitializeOutcome) -> wf_pb.StartWorkflowResponse:
 _SORT_NAMES = {0: "", 1: "gpus_runtime_memory", 2: "gpus_memory_runtime", 3: "none"}
 
 
-def claim_request_from_pb(pb) -> "ClaimRequest":
-    from torc_core.models import ClaimRequest
-
+def claim_request_from_pb(pb) -> ClaimRequest:
     if pb.sort_method not in _SORT_NAMES:
         raise InvalidArgument(f"invalid sort_method {pb.sort_method}")
     return ClaimRequest(
@@ -286,9 +287,7 @@ def claim_request_from_pb(pb) -> "ClaimRequest":
     )
 
 
-def compute_node_spec_from_pb(pb) -> "ComputeNodeSpec":
-    from torc_core.models import ComputeNodeSpec
-
+def compute_node_spec_from_pb(pb) -> ComputeNodeSpec:
     return ComputeNodeSpec(
         workflow_id=pb.workflow_id,
         hostname=pb.hostname,
@@ -299,9 +298,7 @@ def compute_node_spec_from_pb(pb) -> "ComputeNodeSpec":
     )
 
 
-def completion_from_pb(pb) -> "Completion":
-    from torc_core.models import Completion
-
+def completion_from_pb(pb) -> Completion:
     r = pb.result
     return Completion(
         job_id=pb.job_id,

@@ -41,10 +41,6 @@ def status_for(exc: errors.TorcError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-def is_retryable(code: grpc.StatusCode) -> bool:
-    return code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED)
-
-
 def error_from_rpc(err: grpc.RpcError) -> errors.TorcError:
     """The TorcError matching a failed call (TorcError itself for other codes)."""
     code: Optional[grpc.StatusCode] = err.code() if hasattr(err, "code") else None
@@ -82,24 +78,6 @@ def translate_errors(method: Callable) -> Callable:
     def wrapper(self, request, context):
         try:
             return method(self, request, context)
-        except (errors.TorcError, apsw.BusyError) as exc:
-            _abort_for(exc, context)
-        except Exception:
-            if _already_aborted(context):
-                raise
-            log.exception("internal error in %s", method.__qualname__)
-            context.abort(grpc.StatusCode.INTERNAL, "internal server error (see the server log)")
-
-    return wrapper
-
-
-def translate_stream_errors(method: Callable) -> Callable:
-    """translate_errors for server-streaming handlers (generators)."""
-
-    @functools.wraps(method)
-    def wrapper(self, request, context):
-        try:
-            yield from method(self, request, context)
         except (errors.TorcError, apsw.BusyError) as exc:
             _abort_for(exc, context)
         except Exception:

@@ -16,6 +16,7 @@ from torc_core.engine import Engine
 
 from ._pb import (
     event_pb2_grpc,
+    server_pb2,
     job_pb2_grpc,
     server_pb2_grpc,
     worker_pb2_grpc,
@@ -93,3 +94,25 @@ def integrity_ok(path: str) -> bool:
         return not store.integrity_problems(conn)
     finally:
         conn.close()
+
+
+def assert_refused(call: Callable[[], object], code: grpc.StatusCode, db_path: str,
+                   stubs: Stubs, contains: str = "") -> str:
+    """Run `call`, expect status `code`, and prove the refusal changed nothing.
+
+    The database must be identical before and after and pass its integrity
+    checks, and the server must still answer. Returns the status details.
+    """
+    before = db_snapshot(db_path)
+    try:
+        call()
+    except grpc.RpcError as err:
+        details = err.details()
+        assert err.code() == code, f"{err.code()} instead of {code}: {details}"
+    else:
+        raise AssertionError(f"expected {code}, the call succeeded")
+    assert contains in details, details
+    assert db_snapshot(db_path) == before
+    assert integrity_ok(db_path)
+    stubs.server.Ping(server_pb2.PingRequest(), timeout=5)
+    return details

@@ -9,9 +9,10 @@ import random
 import pytest
 
 from torc_core import _ready, _reference
+from torc_core.models import NO_SCHEDULER
 
 IMPLS = {"compiled": _ready.ReadyIndex, "reference": _reference.ReadyIndex}
-NO = _reference.NO_SCHEDULER
+NO = NO_SCHEDULER
 CASES = 300
 GiB = 1024**3
 

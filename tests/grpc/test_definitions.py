@@ -8,9 +8,8 @@ import pytest
 
 from torc_grpc._pb import common_pb2 as c
 from torc_grpc._pb import job_pb2 as jpb
-from torc_grpc._pb import server_pb2 as spb
 from torc_grpc._pb import workflow_pb2 as wpb
-from torc_grpc.testing import db_snapshot, integrity_ok
+from torc_grpc.testing import assert_refused, db_snapshot, integrity_ok
 
 S = c.JobStatus
 
@@ -48,17 +47,7 @@ def statuses(stubs, workflow_id) -> dict[str, int]:
     return {j.name: j.status for j in jobs}
 
 
-def refused(call, code, db_path, stubs, *, contains=""):
-    """Run call, expect `code`, and prove the database is untouched and sane."""
-    before = db_snapshot(db_path)
-    with pytest.raises(grpc.RpcError) as info:
-        call()
-    assert info.value.code() == code, info.value.details()
-    assert contains in info.value.details()
-    assert db_snapshot(db_path) == before
-    assert integrity_ok(db_path)
-    stubs.server.Ping(spb.PingRequest(), timeout=5)
-    return info.value.details()
+refused = assert_refused
 
 
 def test_create_workflow_defaults_and_parsing(stubs):

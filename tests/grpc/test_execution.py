@@ -5,10 +5,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from array import array
 
 import grpc
-import pytest
 
 from torc_core import _reference, store
 from torc_core.db import open_connection, transaction
@@ -18,7 +16,7 @@ from torc_grpc._pb import common_pb2 as c
 from torc_grpc._pb import job_pb2 as jpb
 from torc_grpc._pb import worker_pb2 as kpb
 from torc_grpc._pb import workflow_pb2 as wpb
-from torc_grpc.testing import db_snapshot, integrity_ok, wait_until
+from torc_grpc.testing import assert_refused, wait_until
 
 S = c.JobStatus
 GiB = 1024**3
@@ -95,11 +93,7 @@ def test_refusals_leave_database_unchanged(stubs, db_path):
     wait_until(lambda: status_of(stubs, ids["b"]) == S.JOB_STATUS_READY)
 
     def refused(call, code, text):
-        before = db_snapshot(db_path)
-        with pytest.raises(grpc.RpcError) as info:
-            call()
-        assert info.value.code() == code and text in info.value.details(), info.value.details()
-        assert db_snapshot(db_path) == before and integrity_ok(db_path)
+        assert_refused(call, code, db_path, stubs, contains=text)
 
     def complete(job, status=S.JOB_STATUS_COMPLETED, run_id=run):
         return lambda: stubs.worker.CompleteJob(kpb.CompleteJobRequest(job_id=job, status=status, run_id=run_id))

@@ -40,10 +40,6 @@ def _one(conn: apsw.Connection, sql: str, args: Sequence = ()) -> Optional[tuple
     return None
 
 
-def last_id(conn: apsw.Connection) -> int:
-    return conn.last_insert_rowid()
-
-
 def _loads(text: Optional[str]) -> dict:
     return json.loads(text) if text else {}
 
@@ -81,7 +77,6 @@ SELECT {_WORKFLOW_COLUMNS} FROM workflow WHERE user = ? AND id > ? ORDER BY id L
 """
 DELETE_WORKFLOW = "DELETE FROM workflow WHERE id = ?"
 START_RUN = "UPDATE workflow SET run_id = run_id + 1, is_canceled = 0 WHERE id = ?"
-ALL_WORKFLOW_IDS = "SELECT id FROM workflow ORDER BY id"
 
 
 def _workflow(row: tuple) -> Workflow:
@@ -139,9 +134,6 @@ def start_run(conn: apsw.Connection, workflow_id: int) -> int:
     conn.execute(START_RUN, (workflow_id,))
     return _one(conn, "SELECT run_id FROM workflow WHERE id = ?", (workflow_id,))[0]
 
-
-def all_workflow_ids(conn: apsw.Connection) -> list[int]:
-    return [r[0] for r in conn.execute(ALL_WORKFLOW_IDS)]
 
 
 # ---------------------------------------------------------------- named items
@@ -281,7 +273,6 @@ RESET_ALL_JOBS = """
 UPDATE job SET status = 0, unblocking_processed = 1, active_compute_node_id = NULL
 WHERE workflow_id = ? AND status NOT IN (0, 9)
 """
-COUNT_JOBS = "SELECT count(*) FROM job WHERE workflow_id = ?"
 
 
 def _job(row: tuple) -> Job:
@@ -401,9 +392,6 @@ def reset_all_jobs(conn: apsw.Connection, workflow_id: int) -> int:
     conn.execute(RESET_ALL_JOBS, (workflow_id,))
     return conn.changes()
 
-
-def count_jobs(conn: apsw.Connection, workflow_id: int) -> int:
-    return _one(conn, COUNT_JOBS, (workflow_id,))[0]
 
 
 # ---------------------------------------------------------------- result
