@@ -76,8 +76,10 @@ class Unblocker:
                 self._cv.wait_for(lambda: self._pending or self._stopping)
                 if not self._pending and self._stopping:
                     return
-                if self._interval > 0 and not self._stopping:
-                    self._cv.wait(self._interval)  # let completions accumulate
+                if self._interval > 0:
+                    # Let completions accumulate for the whole interval: new
+                    # submissions notify, but only a stop cuts the wait short.
+                    self._cv.wait_for(lambda: self._stopping, self._interval)
                 batch, self._pending = self._pending, []
                 self._busy = True
             try:
