@@ -15,11 +15,13 @@ Concurrency contract:
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 import apsw
 
@@ -36,6 +38,7 @@ from .define import (
 from .errors import Conflict, InvalidArgument, NotFound, Unavailable
 from .execution import ExecutionMixin
 from .kernels import Graph
+from .notifier import End, EventSubscription, Notifier, ReadySubscription, Shape
 from .state import WorkflowState
 from .unblocker import Unblocker, interval_from_env
 from .models import (
@@ -111,6 +114,9 @@ class Engine(ExecutionMixin):
         self._defining: set[int] = set()
         self._closed = False
         self.lease_seconds = lease_seconds
+        #: Stream subscribers; the server sets its limits (ServerConfig).
+        self.notifier = Notifier()
+        self._tx_events: list[Event] = []
         interval = interval_from_env() if unblock_interval is None else unblock_interval
         self.unblocker = Unblocker(self._unblock, interval)
         if recover:
@@ -167,10 +173,47 @@ class Engine(ExecutionMixin):
         """Forget a workflow's state (rebuilt from the database on next use)."""
         self._install_state_locked(workflow_id, None)
 
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[apsw.Connection]:
+        """A write transaction on the writer connection (the caller holds the
+        write lock). Events it records reach their watchers after the commit,
+        and never when it rolls back."""
+        self._tx_events = []
+        try:
+            with transaction(self._writer) as c:
+                yield c
+        except BaseException:
+            self._tx_events = []
+            raise
+        events, self._tx_events = self._tx_events, []
+        if events:
+            self.notifier.publish_events(events)
+
     def _event(
         self, conn: apsw.Connection, workflow_id: int, event_type: str, severity: Severity, **data
     ) -> int:
-        return store.insert_event(conn, workflow_id, now_ms(), event_type, severity, data)
+        """Persist an event inside the current transaction (see _tx)."""
+        text = json.dumps(data, sort_keys=True)
+        timestamp = now_ms()
+        event_id = store.insert_event(conn, workflow_id, timestamp, event_type, severity, text)
+        if self.notifier.watching_events(workflow_id):
+            self._tx_events.append(Event(event_id, workflow_id, timestamp, event_type, severity, text))
+        return event_id
+
+    def _announce_locked(self, workflow_id: int, rows: Sequence[tuple], complete: bool) -> None:
+        """Tell WatchReadyJobs subscribers about newly ready jobs (class rows),
+        then, when the workflow is complete, end their streams."""
+        self.notifier.publish_ready(workflow_id, rows)
+        if complete:
+            self.notifier.end_workflow(workflow_id, End.COMPLETE)
+
+    def _complete_event(self, c: apsw.Connection, workflow_id: int, run_id: int, graph: Graph) -> None:
+        counts = graph.counts()
+        self._event(
+            c, workflow_id, "workflow_complete", Severity.INFO, run_id=run_id,
+            completed=counts[JobStatus.COMPLETED], failed=counts[JobStatus.FAILED],
+            canceled=counts[JobStatus.CANCELED], terminated=counts[JobStatus.TERMINATED],
+        )
 
     # ------------------------------------------------------------ definitions
     def create_workflow(self, spec: WorkflowSpec) -> tuple[Workflow, dict[str, int]]:
@@ -185,7 +228,7 @@ class Engine(ExecutionMixin):
         if not spec.name.strip():
             raise InvalidArgument("workflow name is empty")
         sort_method = check_sort_method(spec.jobs_sort_method)
-        with self._write_lock, transaction(self._writer) as c:
+        with self._write_lock, self._tx() as c:
             wf_id = store.insert_workflow(
                 c, spec.name, spec.user, spec.description, now_iso(), sort_method, dict(spec.env)
             )
@@ -242,7 +285,7 @@ class Engine(ExecutionMixin):
                         f"not {batch.workflow_id}"
                     )
                 step = Written()
-                with self._write_lock, transaction(self._writer) as c:
+                with self._write_lock, self._tx() as c:
                     self._workflow(c, workflow_id)
                     if names is None:
                         names = NameMaps.load(c, workflow_id)
@@ -260,7 +303,7 @@ class Engine(ExecutionMixin):
                 for kind, ids in step.ids.items():  # only ids that were committed
                     written.add(kind, ids)
             if workflow_id is not None and written.jobs:
-                with self._write_lock, transaction(self._writer) as c:
+                with self._write_lock, self._tx() as c:
                     self._event(c, workflow_id, "jobs_added", Severity.INFO, count=written.jobs)
         except BaseException:
             if written.ids:
@@ -281,7 +324,7 @@ class Engine(ExecutionMixin):
             self._defining.add(workflow_id)
 
     def _undo(self, written: Written) -> None:
-        with self._write_lock, transaction(self._writer) as c:
+        with self._write_lock, self._tx() as c:
             for kind in ("job", "file", "user_data", "resource_requirements"):
                 store.delete_items(c, kind, written.ids.get(kind, ()))
             for wf_id in list(self._states):
@@ -298,10 +341,11 @@ class Engine(ExecutionMixin):
 
     def delete_workflow(self, workflow_id: int) -> None:
         """Delete a workflow and everything in it (foreign-key cascade)."""
-        with self._write_lock, transaction(self._writer) as c:
+        with self._write_lock, self._tx() as c:
             if not store.delete_workflow(c, workflow_id):
                 raise NotFound(f"workflow {workflow_id} not found", workflow_id=workflow_id)
             self._drop_state_locked(workflow_id)
+            self.notifier.end_workflow(workflow_id, End.DELETED)
         log.info("workflow %d deleted", workflow_id)
 
     # ------------------------------------------------------------ initialize / start
@@ -314,15 +358,18 @@ class Engine(ExecutionMixin):
                 naming jobs on it; nothing is changed.
         """
         with self._write_lock:
-            with transaction(self._writer) as c:
+            with self._tx() as c:
                 wf = self._workflow(c, workflow_id)
-                state = self._initialize_locked(c, workflow_id, only_uninitialized)
+                state, rows = self._initialize_locked(c, workflow_id, only_uninitialized)
                 self._event(
                     c, workflow_id, "workflow_initialized", Severity.INFO,
                     run_id=wf.run_id, only_uninitialized=only_uninitialized,
                 )
+                complete = state.is_complete()
+                if complete:
+                    self._complete_event(c, workflow_id, wf.run_id, state.graph)
             self._install_state_locked(workflow_id, state)
-        self.on_ready(workflow_id, [], state.is_complete())
+            self._announce_locked(workflow_id, rows, complete)
         return self._outcome(wf.run_id, state.graph)
 
     def start_workflow(self, workflow_id: int, rerun_all: bool = False) -> InitializeOutcome:
@@ -333,17 +380,21 @@ class Engine(ExecutionMixin):
         not disabled to uninitialized.
         """
         with self._write_lock:
-            with transaction(self._writer) as c:
+            with self._tx() as c:
                 self._workflow(c, workflow_id)
                 if rerun_all:
                     store.reset_all_jobs(c, workflow_id)
                 run_id = store.start_run(c, workflow_id)
-                state = self._initialize_locked(c, workflow_id, True)
+                state, rows = self._initialize_locked(c, workflow_id, True)
                 self._event(
                     c, workflow_id, "workflow_started", Severity.INFO, run_id=run_id,
                     rerun_all=rerun_all,
                 )
+                complete = state.is_complete()
+                if complete:
+                    self._complete_event(c, workflow_id, run_id, state.graph)
             self._install_state_locked(workflow_id, state)
+            self._announce_locked(workflow_id, rows, complete)
         outcome = self._outcome(run_id, state.graph)
         log.info(
             "workflow %d started: run %d, %d ready, %d blocked",
@@ -353,7 +404,9 @@ class Engine(ExecutionMixin):
 
     def _initialize_locked(
         self, c: apsw.Connection, workflow_id: int, only_uninitialized: bool
-    ) -> WorkflowState:
+    ) -> tuple[WorkflowState, list[tuple]]:
+        """Initialize inside transaction `c`; returns the new state and the
+        class rows of every ready job (to announce after the commit)."""
         t0 = time.perf_counter()
         store.materialize_implicit_edges(c, workflow_id)
         graph = Graph(*store.load_graph_arrays(c, workflow_id))
@@ -370,13 +423,14 @@ class Engine(ExecutionMixin):
         store.set_initialized_statuses(c, ids, statuses)
         store.clear_unblocking(c, workflow_id)
         state = WorkflowState(graph)
-        state.add_ready_rows(store.ready_class_rows(c, workflow_id))
+        rows = store.ready_class_rows(c, workflow_id)
+        state.add_ready_rows(rows)
         log.info(
             "workflow %d: initialized %d jobs, %d edges, %d changed in %.1f ms",
             workflow_id, graph.num_jobs, graph.num_edges, len(ids),
             (time.perf_counter() - t0) * 1000,
         )
-        return state
+        return state, rows
 
     @staticmethod
     def _outcome(run_id: int, graph: Graph) -> InitializeOutcome:
@@ -429,3 +483,89 @@ class Engine(ExecutionMixin):
         self._workflow(conn, workflow_id)
         events: list[Event] = store.list_events(conn, workflow_id, after, min_severity, limit)
         return Page.of(events, limit)
+
+    # ------------------------------------------------------------ cancel
+    def cancel_workflow(self, workflow_id: int) -> int:
+        """Torc's cancel: flag the workflow, cancel its claimed and running jobs
+        (no results), end its ready streams with workflow_canceled. Claims
+        return nothing afterwards; StartWorkflow clears the flag. Idempotent.
+
+        Returns:
+            How many claimed or running jobs were canceled.
+        """
+        with self._write_lock:
+            with self._tx() as c:
+                wf = self._workflow(c, workflow_id)
+                if wf.is_canceled:
+                    return 0
+                ids = store.cancel_workflow(c, workflow_id)
+                self._event(c, workflow_id, "workflow_canceled", Severity.WARNING,
+                            run_id=wf.run_id, num_canceled=len(ids))
+            state = self._states.get(workflow_id)
+            if state is not None:
+                state.graph.set_statuses(ids, [JobStatus.CANCELED] * len(ids))
+                state.notify()  # long polls return "workflow is canceled"
+            self.notifier.end_workflow(workflow_id, End.CANCELED)
+        log.info("workflow %d canceled: %d claimed or running jobs canceled", workflow_id, len(ids))
+        return len(ids)
+
+    # ------------------------------------------------------------ streams
+    def watch_ready(self, workflow_id: int, compute_node_id: int = 0) -> ReadySubscription:
+        """Subscribe to a workflow's newly ready jobs (see torc_core.notifier).
+
+        An observer's first message carries the jobs ready now; a worker's
+        first message is empty, and the node counts as waiting for work with
+        its registered resources until its first claim says otherwise.
+
+        Raises:
+            NotFound: Unknown workflow or compute node.
+            InvalidArgument: The node belongs to another workflow.
+            ResourceExhausted: The stream limit is reached.
+        """
+        with self._write_lock:
+            wf = self._workflow(self._writer, workflow_id)
+            shape = None
+            if compute_node_id:
+                row = store.compute_node_resources(self._writer, compute_node_id)
+                if row is None:
+                    raise NotFound(f"compute node {compute_node_id} not found",
+                                   compute_node_id=compute_node_id)
+                if row[0] != workflow_id:
+                    raise InvalidArgument(
+                        f"compute node {compute_node_id} belongs to workflow {row[0]}, not {workflow_id}"
+                    )
+                shape = Shape(*row[1:])
+            state = self._state_locked(workflow_id)
+            end = End.CANCELED if wf.is_canceled else End.COMPLETE if state.is_complete() else None
+            snapshot = [] if compute_node_id or end else store.ready_job_ids(self._writer, workflow_id)
+            return self.notifier.subscribe_ready(workflow_id, snapshot, compute_node_id, shape, end)
+
+    def watch_events(
+        self, workflow_id: int, min_severity: int = Severity.INFO, replay_after: Optional[int] = None
+    ) -> tuple[EventSubscription, Iterator[Event]]:
+        """Follow a workflow's events: stored ones with id > replay_after first
+        (when given), then live ones as they commit, each exactly once, in id
+        order. Returns the subscription (close it when done) and the events.
+
+        Raises:
+            NotFound: Unknown workflow.
+            ResourceExhausted: The stream limit is reached.
+        """
+        if replay_after is not None and replay_after < 0:
+            raise InvalidArgument(f"replay_after must be >= 0, not {replay_after}")
+        with self._write_lock:  # no commit can fall between the replay and the live part
+            self._workflow(self._writer, workflow_id)
+            sub = self.notifier.subscribe_events(workflow_id, int(min_severity))
+        if replay_after is None:
+            return sub, sub.events()
+        sub.replayed_through = replay_after
+        return sub, self._replay_then_live(sub, replay_after)
+
+    def _replay_then_live(self, sub: EventSubscription, after: int) -> Iterator[Event]:
+        while True:
+            page = store.list_events(self._reader(), sub.workflow_id, after, sub.min_severity, 1000)
+            if not page:
+                break
+            yield from page
+            after = sub.replayed_through = page[-1].id
+        yield from sub.events()

@@ -20,7 +20,6 @@ from typing import Optional, Sequence
 import apsw
 
 from . import store
-from .db import transaction
 from .errors import InvalidArgument, InvalidTransition, NotFound, TorcError
 from .models import (
     COMPLETE_STATUSES,
@@ -35,6 +34,7 @@ from .models import (
     Page,
     Severity,
 )
+from .notifier import Shape
 from .state import WorkflowState
 
 log = logging.getLogger("torc_core.execution")
@@ -59,7 +59,7 @@ class ExecutionMixin:
     def register_compute_node(self, spec: ComputeNodeSpec) -> int:
         """Record a compute node of a workflow; returns its id."""
         r = spec.resources
-        with self._write_lock, transaction(self._writer) as c:
+        with self._write_lock, self._tx() as c:
             self._workflow(c, spec.workflow_id)
             node_id = store.insert_compute_node(
                 c,
@@ -116,6 +116,8 @@ class ExecutionMixin:
                     return ClaimOutcome((), "workflow is canceled")
                 state = self._state_locked(workflow_id)
                 jobs = self._claim_locked(workflow_id, state, node, wf.jobs_sort_method, args)
+                if node:
+                    self.notifier.node_claimed(workflow_id, node, _still_free(args, jobs))
                 if jobs:
                     return ClaimOutcome(tuple(jobs))
                 if state.is_complete():
@@ -139,7 +141,7 @@ class ExecutionMixin:
             return []
         ids = state.graph.ids_at(picked)
         try:
-            with transaction(self._writer) as c:
+            with self._tx() as c:
                 if store.claim_jobs(c, ids, node) != len(ids):
                     raise RuntimeError("ready index and database disagree")  # rolled back
         except BaseException:
@@ -153,7 +155,7 @@ class ExecutionMixin:
     def start_job(self, job_id: int, run_id: int, compute_node_id: int = 0):
         """PENDING -> RUNNING for the current run; records the compute node."""
         with self._write_lock:
-            with transaction(self._writer) as c:
+            with self._tx() as c:
                 row = store.job_state(c, job_id)
                 if row is None:
                     raise NotFound(f"job {job_id} not found", job_id=job_id)
@@ -185,7 +187,7 @@ class ExecutionMixin:
         outcomes: list[Optional[TorcError]] = []
         handoff, direct = [], []
         with self._write_lock:
-            with transaction(self._writer) as c:
+            with self._tx() as c:
                 for item in completions:
                     try:
                         wf_id = self._complete_one(c, item)
@@ -243,21 +245,26 @@ class ExecutionMixin:
         """One batch of one workflow (called on the unblocker thread)."""
         t0 = time.perf_counter()
         with self._write_lock:
-            if store.get_workflow(self._writer, workflow_id) is None:
+            wf = store.get_workflow(self._writer, workflow_id)
+            if wf is None:
                 return  # deleted meanwhile
             state = self._state_locked(workflow_id)
             ids = [j for j, _s in items]
             try:
+                was_complete = state.is_complete()
                 ready, canceled = state.graph.complete(ids, [s for _j, s in items])
-                with transaction(self._writer) as c:
+                complete = state.is_complete()
+                with self._tx() as c:
                     store.write_unblocked(c, ids, ready, canceled)
-                state.add_ready_rows(store.class_rows(self._writer, ready))
+                    if complete and not was_complete:
+                        self._complete_event(c, workflow_id, wf.run_id, state.graph)
+                rows = store.class_rows(self._writer, ready)
+                state.add_ready_rows(rows)
             except BaseException:
                 self._drop_state_locked(workflow_id)  # rebuilt from the database
                 raise
-            complete = state.is_complete()
-        state.notify()
-        self.on_ready(workflow_id, ready, complete)
+            state.notify()
+            self._announce_locked(workflow_id, rows, complete)
         log.info(
             "workflow %d: %d completions processed, %d jobs ready, %d canceled, %.1f ms",
             workflow_id, len(items), len(ready), len(canceled), (time.perf_counter() - t0) * 1000,
@@ -274,9 +281,6 @@ class ExecutionMixin:
             log.info("recovering %d completions whose unblocking was not committed", len(items))
         return len(items)
 
-    def on_ready(self, workflow_id: int, job_ids: list[int], workflow_complete: bool) -> None:
-        """Publish hook after an unblocker batch commits (streams attach here)."""
-
     # ------------------------------------------------------------ results
     def list_results(self, workflow_id: int, all_runs: bool = False, job_id: int = 0,
                      statuses: Sequence[int] = (), after_id: int = 0, limit: int = 0) -> Page:
@@ -286,3 +290,17 @@ class ExecutionMixin:
         self._workflow(conn, workflow_id)
         rows = store.list_results(conn, workflow_id, all_runs, job_id, sorted(set(statuses)), after_id, limit)
         return Page.of(rows, limit)
+
+
+def _still_free(args: tuple, jobs: Sequence) -> Optional[Shape]:
+    """What a node can still take after a claim, or None when the claim was full."""
+    cpus, mem, gpus, nodes, time_limit, limit, _sort, label, _sched, _mode = args
+    if limit and len(jobs) >= limit:
+        return None
+    for job in jobs:
+        rr = job.resource_requirements
+        if rr.num_nodes > 1:
+            nodes -= rr.num_nodes
+        else:
+            cpus, mem, gpus = cpus - rr.num_cpus, mem - rr.memory_bytes, gpus - rr.num_gpus
+    return Shape(cpus, mem, gpus, nodes, time_limit, label, limit - len(jobs) if limit else 0)

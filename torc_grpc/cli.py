@@ -18,6 +18,8 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         max_workers=args.max_workers,
+        max_streams=args.max_streams,
+        stream_backlog=args.stream_backlog,
         max_message_bytes=args.max_message_mb * 1024 * 1024,
         grace_seconds=args.grace,
     )
@@ -46,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=50051, help="port to bind, 0 = any free port (default: 50051)")
     serve.add_argument("--max-workers", type=int, default=32, help="threads serving calls (default: 32)")
+    serve.add_argument(
+        "--max-streams", type=int, default=2000,
+        help="open WatchReadyJobs/WatchEvents streams allowed; each holds a thread (default: 2000)",
+    )
+    serve.add_argument(
+        "--stream-backlog", type=int, default=50_000,
+        help="undelivered messages a subscriber may hold before it is ended with "
+        "RESOURCE_EXHAUSTED (default: 50000)",
+    )
     serve.add_argument("--max-message-mb", type=int, default=64, help="largest message in MiB (default: 64)")
     serve.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls may finish on shutdown")
     serve.set_defaults(func=_serve)

@@ -65,25 +65,41 @@ def _already_aborted(context: grpc.ServicerContext) -> bool:
     return code is not None and code != grpc.StatusCode.OK
 
 
-def translate_errors(method: Callable) -> Callable:
-    """Map TorcError/BusyError raised by a unary or client-streaming handler.
+def _answer(exc: Exception, context: grpc.ServicerContext, method: Callable) -> None:
+    """Abort the call for an exception raised by a handler (in its except block)."""
+    _abort_for(exc, context)  # TorcError / BusyError: their status
+    if _already_aborted(context):  # context.abort() raises a plain Exception
+        raise exc
+    log.exception("internal error in %s", method.__qualname__)
+    context.abort(grpc.StatusCode.INTERNAL, "internal server error (see the server log)")
 
-    context.abort() raises a plain Exception, so the catch-all below first
-    checks whether the call was already aborted and lets that through; any
-    other exception is a bug: logged with its traceback, answered INTERNAL
-    with a generic message.
+
+def translate_errors(method: Callable) -> Callable:
+    """Map exceptions of a unary or client-streaming handler to statuses.
+
+    TorcError and apsw.BusyError get their status from ERROR_TABLE; an
+    exception from context.abort() passes through; anything else is a bug:
+    logged with its traceback, answered INTERNAL with a generic message.
     """
 
     @functools.wraps(method)
     def wrapper(self, request, context):
         try:
             return method(self, request, context)
-        except (errors.TorcError, apsw.BusyError) as exc:
-            _abort_for(exc, context)
-        except Exception:
-            if _already_aborted(context):
-                raise
-            log.exception("internal error in %s", method.__qualname__)
-            context.abort(grpc.StatusCode.INTERNAL, "internal server error (see the server log)")
+        except Exception as exc:
+            _answer(exc, context, method)
+
+    return wrapper
+
+
+def translate_stream_errors(method: Callable) -> Callable:
+    """translate_errors for server-streaming handlers (generators)."""
+
+    @functools.wraps(method)
+    def wrapper(self, request, context):
+        try:
+            yield from method(self, request, context)
+        except Exception as exc:
+            _answer(exc, context, method)
 
     return wrapper

@@ -12,7 +12,6 @@ import logging
 import signal
 import sys
 import threading
-from concurrent import futures
 from dataclasses import dataclass
 from typing import Optional
 
@@ -22,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from torc_core.engine import Engine
 
+from .pool import ElasticThreadPool
 from ._pb import (
     event_pb2,
     event_pb2_grpc,
@@ -65,7 +65,12 @@ class ServerConfig:
         db: SQLite database file (local disk).
         host: Address to bind (127.0.0.1 for local use and tests).
         port: Port to bind; 0 picks a free one.
-        max_workers: Threads serving calls.
+        max_workers: Threads serving unary calls.
+        max_streams: Open WatchReadyJobs/WatchEvents subscriptions allowed;
+            each pins a thread, so the pool holds max_streams + max_workers.
+        stream_backlog: Undelivered messages a subscriber may hold before it
+            is ended with RESOURCE_EXHAUSTED.
+        thread_idle_seconds: An idle pool thread exits after this long.
         max_message_bytes: Largest request/response message accepted.
         grace_seconds: How long in-flight calls may run on shutdown.
     """
@@ -74,6 +79,9 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 0
     max_workers: int = 32
+    max_streams: int = 2000
+    stream_backlog: int = 50_000
+    thread_idle_seconds: float = 60.0
     max_message_bytes: int = 64 * 1024 * 1024
     grace_seconds: float = 30.0
 
@@ -85,10 +93,15 @@ class RunningServer:
     health: health.HealthServicer
     engine: Engine
 
+    pool: ElasticThreadPool
+
     def stop(self, grace: Optional[float] = 5.0) -> None:
-        """Drain: NOT_SERVING, refuse new calls, wait for in-flight ones, close."""
+        """Drain: NOT_SERVING, end the streams (clients reconnect elsewhere or
+        later), refuse new calls, wait for in-flight ones, close."""
         self.health.enter_graceful_shutdown()
+        self.engine.notifier.close()
         self.server.stop(grace).wait()
+        self.pool.shutdown(wait=False)
         self.engine.close()
 
 
@@ -98,11 +111,17 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
         ("grpc.so_reuseport", 0),
+        # A burst of subscribes overflows core's pending-request backlog with
+        # the defaults (design.md section 2: 1,834 of 2,000 registered).
+        ("grpc.max_concurrent_streams", 100_000),
+        ("grpc.server.max_pending_requests", 100_000),
+        ("grpc.server.max_pending_requests_hard_limit", 100_000),
     ]
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="torc-rpc"),
-        options=options,
+    engine.notifier.configure(config.max_streams, config.stream_backlog)
+    pool = ElasticThreadPool(
+        config.max_workers + config.max_streams, idle_seconds=config.thread_idle_seconds
     )
+    server = grpc.server(pool, options=options)
     workflow_pb2_grpc.add_WorkflowServiceServicer_to_server(WorkflowServiceServicer(engine), server)
     job_pb2_grpc.add_JobServiceServicer_to_server(JobServiceServicer(engine), server)
     worker_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServiceServicer(engine), server)
@@ -120,7 +139,7 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
     for name in ("", *TORC_SERVICES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("serving on %s:%d (database %s)", config.host, port, config.db)
-    return RunningServer(server, port, health_servicer, engine)
+    return RunningServer(server, port, health_servicer, engine, pool)
 
 
 def serve(config: ServerConfig, ready_line: bool = True) -> int:

@@ -15,11 +15,15 @@ from torc_core import store
 from torc_core.engine import Engine
 
 from ._pb import (
+    common_pb2,
     event_pb2_grpc,
+    job_pb2,
     server_pb2,
     job_pb2_grpc,
     server_pb2_grpc,
+    worker_pb2,
     worker_pb2_grpc,
+    workflow_pb2,
     workflow_pb2_grpc,
 )
 from .server import RunningServer, ServerConfig, build_server
@@ -68,8 +72,9 @@ class Stubs:
 @contextlib.contextmanager
 def local_server(db_path: str, **config) -> Iterator[tuple[RunningServer, Stubs]]:
     """A real server on 127.0.0.1 (port 0) over a real database file."""
+    config.setdefault("port", 0)
     engine = Engine(db_path)
-    running = build_server(ServerConfig(db=db_path, host="127.0.0.1", port=0, **config), engine)
+    running = build_server(ServerConfig(db=db_path, host="127.0.0.1", **config), engine)
     stubs = Stubs.connect(f"127.0.0.1:{running.port}")
     try:
         yield running, stubs
@@ -116,3 +121,32 @@ def assert_refused(call: Callable[[], object], code: grpc.StatusCode, db_path: s
     assert integrity_ok(db_path)
     stubs.server.Ping(server_pb2.PingRequest(), timeout=5)
     return details
+
+
+GiB = 1024**3
+#: A node that fits every job the tests define.
+BIG = common_pb2.Resources(num_cpus=64, memory_bytes=512 * GiB, num_gpus=8, num_nodes=1)
+
+
+def setup(stubs: Stubs, jobs: list, **spec) -> tuple[int, dict, int, int]:
+    """Create and start a workflow and register one BIG node: (workflow, job ids by name, run, node)."""
+    resp = stubs.workflow.CreateWorkflow(workflow_pb2.CreateWorkflowRequest(
+        spec=common_pb2.WorkflowSpec(name="w", jobs=jobs, **spec)))
+    wf = resp.workflow.id
+    run = stubs.workflow.StartWorkflow(workflow_pb2.StartWorkflowRequest(workflow_id=wf)).run_id
+    node = stubs.worker.RegisterComputeNode(worker_pb2.RegisterComputeNodeRequest(
+        workflow_id=wf, hostname="h", resources=BIG))
+    return wf, dict(resp.job_ids), run, node.compute_node_id
+
+
+def status_of(stubs: Stubs, job_id: int) -> int:
+    return stubs.job.GetJob(job_pb2.GetJobRequest(job_id=job_id)).job.status
+
+
+def run_job(stubs: Stubs, job_id: int, run: int, node: int,
+            status: int = common_pb2.JOB_STATUS_COMPLETED, rc: int = 0):
+    """StartJob then CompleteJob; returns the CompleteJob response."""
+    stubs.worker.StartJob(worker_pb2.StartJobRequest(job_id=job_id, run_id=run, compute_node_id=node))
+    return stubs.worker.CompleteJob(worker_pb2.CompleteJobRequest(
+        job_id=job_id, status=status, run_id=run,
+        result=common_pb2.JobResult(return_code=rc, compute_node_id=node)))

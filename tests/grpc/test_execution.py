@@ -16,29 +16,9 @@ from torc_grpc._pb import common_pb2 as c
 from torc_grpc._pb import job_pb2 as jpb
 from torc_grpc._pb import worker_pb2 as kpb
 from torc_grpc._pb import workflow_pb2 as wpb
-from torc_grpc.testing import assert_refused, wait_until
+from torc_grpc.testing import BIG, GiB, assert_refused, run_job, setup, status_of, wait_until
 
 S = c.JobStatus
-GiB = 1024**3
-BIG = c.Resources(num_cpus=64, memory_bytes=512 * GiB, num_gpus=8, num_nodes=1)
-
-
-def setup(stubs, jobs, **spec):
-    resp = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="w", jobs=jobs, **spec)))
-    wf = resp.workflow.id
-    run = stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf)).run_id
-    node = stubs.worker.RegisterComputeNode(kpb.RegisterComputeNodeRequest(workflow_id=wf, hostname="h", resources=BIG))
-    return wf, resp.job_ids, run, node.compute_node_id
-
-
-def status_of(stubs, job_id):
-    return stubs.job.GetJob(jpb.GetJobRequest(job_id=job_id)).job.status
-
-
-def run_job(stubs, job_id, run, node, status=S.JOB_STATUS_COMPLETED, rc=0):
-    stubs.worker.StartJob(kpb.StartJobRequest(job_id=job_id, run_id=run, compute_node_id=node))
-    return stubs.worker.CompleteJob(kpb.CompleteJobRequest(
-        job_id=job_id, status=status, run_id=run, result=c.JobResult(return_code=rc, compute_node_id=node)))
 
 
 def test_chain_claim_start_complete_unblocks(stubs):

@@ -437,12 +437,10 @@ def insert_event(
     timestamp_ms: int,
     event_type: str,
     severity: Severity,
-    data: dict,
+    data: str,
 ) -> int:
-    conn.execute(
-        INSERT_EVENT,
-        (workflow_id, timestamp_ms, event_type, int(severity), json.dumps(data, sort_keys=True)),
-    )
+    """Insert one event; `data` is its JSON text."""
+    conn.execute(INSERT_EVENT, (workflow_id, timestamp_ms, event_type, int(severity), data))
     return conn.last_insert_rowid()
 
 

@@ -24,6 +24,14 @@ __all__ = [
     "integrity_problems",
     "INSERT_COMPUTE_NODE",
     "COMPUTE_NODE_WORKFLOW",
+    "COMPUTE_NODE_RESOURCES",
+    "READY_JOB_IDS",
+    "CANCEL_WORKFLOW",
+    "IN_FLIGHT_JOBS",
+    "CANCEL_IN_FLIGHT",
+    "compute_node_resources",
+    "ready_job_ids",
+    "cancel_workflow",
     "READY_CLASS_ROWS",
     "CLASS_ROWS_BY_IDS",
     "JOBS_BY_IDS",
@@ -94,6 +102,16 @@ INSERT INTO compute_node (workflow_id, hostname, pid, start_time, num_cpus, memo
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 COMPUTE_NODE_WORKFLOW = "SELECT workflow_id FROM compute_node WHERE id = ?"
+COMPUTE_NODE_RESOURCES = """
+SELECT workflow_id, num_cpus, memory_bytes, num_gpus, num_nodes, time_limit_seconds
+FROM compute_node WHERE id = ?
+"""
+READY_JOB_IDS = "SELECT id FROM job WHERE workflow_id = ? AND status = 2 ORDER BY id"
+CANCEL_WORKFLOW = "UPDATE workflow SET is_canceled = 1 WHERE id = ?"
+# Torc's cancel: claimed and running jobs become CANCELED, without results and
+# without a cascade (the whole workflow is over); ready and blocked ones stay.
+IN_FLIGHT_JOBS = "SELECT id FROM job WHERE workflow_id = ? AND status IN (3, 4) ORDER BY id"
+CANCEL_IN_FLIGHT = "UPDATE job SET status = 7, unblocking_processed = 1 WHERE workflow_id = ? AND status IN (3, 4)"
 # Class attributes of jobs, for the ready index (CROSS JOIN: job drives).
 _CLASS_SELECT = """
 SELECT j.id, j.priority, j.label, j.scheduler_id, rr.num_cpus, rr.memory_bytes, rr.num_gpus,
@@ -163,6 +181,24 @@ def insert_compute_node(conn: apsw.Connection, row: tuple) -> int:
 def compute_node_workflow(conn: apsw.Connection, node_id: int) -> Optional[int]:
     row = _one(conn, COMPUTE_NODE_WORKFLOW, (node_id,))
     return row[0] if row else None
+
+
+def compute_node_resources(conn: apsw.Connection, node_id: int) -> Optional[tuple]:
+    """(workflow_id, num_cpus, memory_bytes, num_gpus, num_nodes, time_limit_seconds) or None."""
+    return _one(conn, COMPUTE_NODE_RESOURCES, (node_id,))
+
+
+def ready_job_ids(conn: apsw.Connection, workflow_id: int) -> list[int]:
+    return [r[0] for r in conn.execute(READY_JOB_IDS, (workflow_id,))]
+
+
+def cancel_workflow(conn: apsw.Connection, workflow_id: int) -> list[int]:
+    """Set the cancel flag; returns the claimed/running jobs it canceled."""
+    conn.execute(CANCEL_WORKFLOW, (workflow_id,))
+    ids = [r[0] for r in conn.execute(IN_FLIGHT_JOBS, (workflow_id,))]
+    if ids:
+        conn.execute(CANCEL_IN_FLIGHT, (workflow_id,))
+    return ids
 
 
 def ready_class_rows(conn: apsw.Connection, workflow_id: int) -> list[tuple]:

@@ -7,7 +7,10 @@ from torc_core.engine import Engine
 from .. import convert
 from .._pb import event_pb2 as pb
 from .._pb import event_pb2_grpc as pb_grpc
-from ..errors import translate_errors
+from torc_core.models import Severity
+
+from ..errors import translate_errors, translate_stream_errors
+from ..streams import attached
 
 
 class EventServiceServicer(pb_grpc.EventServiceServicer):
@@ -25,3 +28,12 @@ class EventServiceServicer(pb_grpc.EventServiceServicer):
         return pb.ListEventsResponse(
             events=[convert.event_to_pb(e) for e in page.items], next_after=page.next_after
         )
+
+    @translate_stream_errors
+    def WatchEvents(self, request, context):
+        severity = convert.severity_from_pb(request.min_severity) or Severity.INFO
+        replay_after = request.replay_after if request.HasField("replay_after") else None
+        sub, events = self.engine.watch_events(request.workflow_id, severity, replay_after)
+        with attached(sub, context):
+            for event in events:
+                yield convert.event_to_pb(event)

@@ -7,11 +7,12 @@ from torc_core.engine import Engine
 from .. import convert
 from .._pb import worker_pb2 as pb
 from .._pb import worker_pb2_grpc as pb_grpc
-from ..errors import status_for, translate_errors
+from ..errors import status_for, translate_errors, translate_stream_errors
+from ..streams import attached
 
 
 class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
-    """Heartbeat and WatchReadyJobs answer UNIMPLEMENTED until their issues land."""
+    """Heartbeat answers UNIMPLEMENTED until its issue (leases) lands."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -54,3 +55,14 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
                 for item, err in zip(request.completions, outcomes)
             ]
         )
+
+    @translate_stream_errors
+    def WatchReadyJobs(self, request, context):
+        sub = self.engine.watch_ready(request.workflow_id, request.compute_node_id)
+        with attached(sub, context):
+            for msg in sub.messages():
+                yield pb.WatchReadyJobsResponse(
+                    job_ids=msg.job_ids,
+                    workflow_complete=msg.workflow_complete,
+                    workflow_canceled=msg.workflow_canceled,
+                )

@@ -54,3 +54,7 @@ class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
     @translate_errors
     def GetWorkflowStatus(self, request, context):
         return convert.workflow_status_to_pb(self.engine.get_workflow_status(request.workflow_id))
+
+    @translate_errors
+    def CancelWorkflow(self, request, context):
+        return pb.CancelWorkflowResponse(num_canceled=self.engine.cancel_workflow(request.workflow_id))
