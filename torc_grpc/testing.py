@@ -4,6 +4,11 @@ conditions with deadlines, and database snapshots. No mocks here."""
 from __future__ import annotations
 
 import contextlib
+import os
+import queue
+import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, TypeVar
@@ -150,3 +155,32 @@ def run_job(stubs: Stubs, job_id: int, run: int, node: int,
     return stubs.worker.CompleteJob(worker_pb2.CompleteJobRequest(
         job_id=job_id, status=status, run_id=run,
         result=common_pb2.JobResult(return_code=rc, compute_node_id=node)))
+
+
+def spawn_server(db_path: str, log_path, *args: str, env: Optional[dict] = None,
+                 ready_timeout: float = 30.0) -> tuple[subprocess.Popen, int]:
+    """`torc-grpc serve --port 0` as a real process; returns it and its port.
+
+    Runs from the database's directory so that the installed package is
+    imported, never the source tree. stderr goes to log_path.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "torc_grpc.cli", "serve", "--db", db_path, "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=open(log_path, "w"),
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=os.path.dirname(os.path.abspath(db_path)),
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line.startswith("TORC_SERVER_PORT="):
+            return proc, int(line.strip().split("=", 1)[1])
+    proc.kill()
+    raise AssertionError(f"server did not print its port; log:\n{open(log_path).read()}")

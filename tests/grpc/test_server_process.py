@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -18,32 +17,10 @@ from torc_grpc._pb import common_pb2 as c
 from torc_grpc._pb import server_pb2 as spb
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.server import TORC_SERVICES
-from torc_grpc.testing import Stubs, integrity_ok
-
-READY_TIMEOUT = 30.0
-
+from torc_grpc.testing import Stubs, integrity_ok, spawn_server
 
 def start_server(db_path, log_path, env=None):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "torc_grpc.cli", "serve", "--db", db_path, "--port", "0", "--grace", "20"],
-        stdout=subprocess.PIPE,
-        stderr=open(log_path, "w"),
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=os.path.dirname(db_path),  # never import the source tree instead of the install
-    )
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if line.startswith("TORC_SERVER_PORT="):
-            return proc, int(line.strip().split("=", 1)[1])
-    proc.kill()
-    raise AssertionError(f"server did not print its port; log:\n{open(log_path).read()}")
+    return spawn_server(db_path, log_path, "--grace", "20", env=env)
 
 
 def test_serve_health_reflection_and_graceful_sigterm(tmp_path):
