@@ -18,6 +18,10 @@ from array import array
 
 import apsw
 
+import sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _results import table, write_section  # noqa: E402
+
 from torc_core import kernels
 from torc_core.engine import Engine
 from torc_core.models import ClaimRequest, Completion, JobBatch, JobSpec, Resources, ResourceRequirementsSpec, WorkflowSpec
@@ -89,9 +93,14 @@ def engine_numbers(tmp):
 if __name__ == "__main__":
     header()
     ms, nb, nr = kernel_unblock()
-    print(f"kernel: {nb} completions in a 100,000-job / 200,000-edge graph: {ms:.1f} ms ({nr} ready)")
     with tempfile.TemporaryDirectory() as tmp:
         commit_ms, total_ms, lat = engine_numbers(tmp)
-    print(f"engine: CompleteJobs(10,000) commit {commit_ms:.0f} ms; until unblocked {total_ms:.0f} ms")
-    for k, (p50, p99) in lat.items():
-        print(f"ClaimJobs (in process, limit 4) with {k}: p50 {p50:.3f} ms, p99 {p99:.3f} ms")
+    rows = [[f"kernel: {nb} completions in a 100,000-job / 200,000-edge graph", f"{ms:.1f} ms", f"{nr} ready"],
+            ["engine: CompleteJobs(10,000) commit", f"{commit_ms:.0f} ms", ""],
+            ["engine: CompleteJobs(10,000) until the dependents are unblocked", f"{total_ms:.0f} ms", ""]]
+    rows += [[f"ClaimJobs (in process, limit 4) with {k}", f"p50 {p50:.3f} ms", f"p99 {p99:.3f} ms"]
+             for k, (p50, p99) in lat.items()]
+    text = table(["measurement", "result", "note"], rows)
+    print(text)
+    if "--no-write" not in sys.argv:
+        write_section("engine", text + "\n\nCommand: `python bench/engine_numbers.py` (in process).")
