@@ -72,9 +72,15 @@ def _migration_v1(c: apsw.Connection) -> None:
     c.execute(resources.files("torc_core").joinpath("schema.sql").read_text())
 
 
+def _migration_v2(c: apsw.Connection) -> None:
+    # Lease expiry looks for active nodes whose lease ran out.
+    c.execute("CREATE INDEX idx_compute_node_lease ON compute_node(lease_expires_at) WHERE is_active = 1")
+
+
 #: Migrations keyed by the user_version they produce, applied in order.
 MIGRATIONS: list[tuple[int, Callable[[apsw.Connection], None]]] = [
     (1, _migration_v1),
+    (2, _migration_v2),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -37,6 +37,7 @@ from .define import (
 )
 from .errors import Conflict, InvalidArgument, NotFound, Unavailable
 from .execution import ExecutionMixin
+from .lifecycle import LeaseKeeper, LifecycleMixin
 from .kernels import Graph
 from .notifier import End, EventSubscription, Notifier, ReadySubscription, Shape
 from .state import WorkflowState
@@ -78,14 +79,16 @@ def page_limit(limit: int, default: int) -> int:
     return limit or default
 
 
-class Engine(ExecutionMixin):
+class Engine(ExecutionMixin, LifecycleMixin):
     """Owns the database and every state change of torc-grpc.
 
     Args:
         path: SQLite database file (created and migrated when needed). It must
             be on a local disk: WAL needs shared memory on one host.
         lease_seconds: How long a compute node's registration lasts without
-            a heartbeat.
+            a heartbeat (0 = leases never expire). On start every active
+            node gets a fresh lease: nobody could heartbeat while the server
+            was down.
         unblock_interval: Deliberate batching delay of the unblocker (default:
             TORC_UNBLOCK_INTERVAL, 0 = event-driven).
         recover: Re-process completions whose unblocking was not committed
@@ -121,6 +124,11 @@ class Engine(ExecutionMixin):
         self.unblocker = Unblocker(self._unblock, interval)
         if recover:
             self.recover_pending_unblocking()
+        self._leases: Optional[LeaseKeeper] = None
+        if lease_seconds > 0:
+            with self._write_lock, self._tx() as c:
+                store.extend_active_leases(c, time.time() + lease_seconds)
+            self._leases = LeaseKeeper(self.expire_leases, min(5.0, max(0.05, lease_seconds / 10)))
 
     # ------------------------------------------------------------ plumbing
     def _reader(self) -> apsw.Connection:
@@ -138,6 +146,8 @@ class Engine(ExecutionMixin):
         """Close every connection (after the server stopped calling in)."""
         if self._closed:
             return
+        if self._leases is not None:
+            self._leases.stop()
         self.unblocker.stop()  # flushes what is pending first
         self._closed = True
         with self._write_lock:

@@ -73,13 +73,21 @@ class ExecutionMixin:
         return node_id
 
     def _check_node(self, c: apsw.Connection, node_id: int, workflow_id: int) -> Optional[int]:
+        """The node id (None for 0) after checking it exists, belongs to the
+        workflow and still holds its lease."""
         if not node_id:
             return None
-        owner = store.compute_node_workflow(c, node_id)
-        if owner is None:
+        row = store.compute_node_workflow(c, node_id)
+        if row is None:
             raise NotFound(f"compute node {node_id} not found", compute_node_id=node_id)
+        owner, active = row
         if owner != workflow_id:
             raise InvalidArgument(f"compute node {node_id} belongs to workflow {owner}, not {workflow_id}")
+        if not active:
+            raise InvalidTransition(
+                f"compute node {node_id} is no longer active (its lease expired and its jobs were "
+                "given back); stop, and register again to continue"
+            )
         return node_id
 
     # ------------------------------------------------------------ claims
@@ -159,7 +167,7 @@ class ExecutionMixin:
                 row = store.job_state(c, job_id)
                 if row is None:
                     raise NotFound(f"job {job_id} not found", job_id=job_id)
-                _id, wf_id, status, _attempt, name, current_run, _canceled = row
+                _id, wf_id, status, _attempt, name, current_run, _canceled, holder = row
                 if status != JobStatus.PENDING:
                     raise InvalidTransition(f"job {job_id} is {JobStatus(status).name}, not PENDING")
                 if run_id != current_run:
@@ -167,6 +175,7 @@ class ExecutionMixin:
                         f"stale run_id {run_id}: workflow {wf_id} is on run {current_run}"
                     )
                 node = self._check_node(c, compute_node_id, wf_id)
+                _check_holder(job_id, status, holder, node)
                 store.start_job(c, job_id, node)
                 self._event(c, wf_id, "job_started", Severity.INFO, job_id=job_id, job_name=name,
                             compute_node_id=compute_node_id, run_id=run_id)
@@ -185,28 +194,41 @@ class ExecutionMixin:
     def complete_jobs(self, completions: Sequence[Completion]) -> list[Optional[TorcError]]:
         """Complete many jobs in one transaction; per item None (ok) or the refusal."""
         outcomes: list[Optional[TorcError]] = []
-        handoff, direct = [], []
+        done = AfterCommit()
         with self._write_lock:
             with self._tx() as c:
                 for item in completions:
                     try:
-                        wf_id = self._complete_one(c, item)
+                        self._complete_one(c, item, done)
                     except TorcError as exc:
                         outcomes.append(exc)
-                        continue
-                    outcomes.append(None)
-                    if item.status in COMPLETE_STATUSES:
-                        handoff.append((wf_id, item.job_id, item.status))
                     else:
-                        direct.append((wf_id, item.job_id, item.status))
-            for wf_id, job_id, status in direct:
-                state = self._states.get(wf_id)
-                if state is not None:
-                    state.graph.set_statuses([job_id], [status])
-        self.unblocker.submit(handoff)
+                        outcomes.append(None)
+            self._after_completions_locked(done)
+        self.unblocker.submit(done.handoff)
         return outcomes
 
-    def _complete_one(self, c: apsw.Connection, item: Completion) -> int:
+    def _after_completions_locked(self, done: "AfterCommit") -> None:
+        """Bring the in-memory state in line after a commit of completions
+        (write lock held); the caller submits done.handoff to the unblocker."""
+        for wf_id, job_id, status in done.direct:
+            state = self._states.get(wf_id)
+            if state is not None:
+                state.graph.set_statuses([job_id], [status])
+        by_wf: dict[int, list[int]] = {}
+        for wf_id, job_id in done.ready:
+            by_wf.setdefault(wf_id, []).append(job_id)
+        for wf_id, ids in by_wf.items():
+            state = self._states.get(wf_id)
+            if state is None:
+                continue  # built from the database on next use
+            state.graph.set_statuses(ids, [JobStatus.READY] * len(ids))
+            rows = store.class_rows(self._writer, ids)
+            state.add_ready_rows(rows)
+            state.notify()
+            self._announce_locked(wf_id, rows, False)
+
+    def _complete_one(self, c: apsw.Connection, item: Completion, done: "AfterCommit") -> None:
         if item.status not in TERMINAL_STATUSES:
             raise InvalidArgument(
                 f"job {item.job_id}: status {item.status} is not terminal "
@@ -215,30 +237,37 @@ class ExecutionMixin:
         row = store.job_state(c, item.job_id)
         if row is None:
             raise NotFound(f"job {item.job_id} not found", job_id=item.job_id)
-        _id, wf_id, status, attempt, name, current_run, _canceled = row
+        _id, wf_id, status, attempt, name, current_run, _canceled, holder = row
         if status in COMPLETE_STATUSES:
             raise InvalidTransition(f"job {item.job_id} is already complete ({JobStatus(status).name})")
         if item.run_id != current_run:
             raise InvalidTransition(
                 f"job {item.job_id}: stale run_id {item.run_id}, workflow {wf_id} is on run {current_run}"
             )
+        _check_holder(item.job_id, status, holder, item.compute_node_id)
+        attempt_id = item.attempt_id or attempt
         try:
             store.insert_result(c, (
-                wf_id, item.job_id, item.run_id, item.attempt_id or attempt, item.compute_node_id or None,
+                wf_id, item.job_id, item.run_id, attempt_id, item.compute_node_id or None,
                 item.return_code, item.exec_time_seconds, item.completion_time or self._now_iso(),
                 item.status, item.peak_memory_bytes, item.avg_memory_bytes, item.peak_cpu_percent,
                 item.avg_cpu_percent,
             ))
         except apsw.ConstraintError:
             raise InvalidTransition(
-                f"job {item.job_id}: a result for run {item.run_id} attempt "
-                f"{item.attempt_id or attempt} already exists"
+                f"job {item.job_id}: a result for run {item.run_id} attempt {attempt_id} already exists"
             ) from None
-        store.complete_job(c, item.job_id, item.status, item.status in COMPLETE_STATUSES)
         event, severity = _EVENT_FOR_STATUS[item.status]
         self._event(c, wf_id, event, severity, job_id=item.job_id, job_name=name,
                     status=int(item.status), return_code=item.return_code)
-        return wf_id
+        if item.status == JobStatus.FAILED and self._auto_retry(c, wf_id, item, name, attempt):
+            done.ready.append((wf_id, item.job_id))
+            return
+        store.complete_job(c, item.job_id, item.status, item.status in COMPLETE_STATUSES)
+        if item.status in COMPLETE_STATUSES:
+            done.handoff.append((wf_id, item.job_id, item.status))
+        else:
+            done.direct.append((wf_id, item.job_id, item.status))
 
     # ------------------------------------------------------------ unblocking
     def _unblock(self, workflow_id: int, items: list[tuple[int, int]]) -> None:
@@ -290,6 +319,34 @@ class ExecutionMixin:
         self._workflow(conn, workflow_id)
         rows = store.list_results(conn, workflow_id, all_runs, job_id, sorted(set(statuses)), after_id, limit)
         return Page.of(rows, limit)
+
+
+class AfterCommit:
+    """What a transaction of completions changed, to apply in memory after its commit."""
+
+    def __init__(self) -> None:
+        #: (workflow, job, status) for the unblocker.
+        self.handoff: list[tuple[int, int, int]] = []
+        #: (workflow, job, status) that only change the job itself.
+        self.direct: list[tuple[int, int, int]] = []
+        #: (workflow, job) back to READY (retried or requeued).
+        self.ready: list[tuple[int, int]] = []
+
+
+def _check_holder(job_id: int, status: int, holder: Optional[int], node: Optional[int]) -> None:
+    """A call naming a compute node must come from the node holding the job:
+    a node whose lease expired, or whose job was reset, is refused, so a job
+    given to another node is never completed twice. Calls naming no node
+    keep torc's rules."""
+    if not node:
+        return
+    if holder and holder != node:
+        raise InvalidTransition(f"job {job_id} is held by compute node {holder}, not {node}")
+    if status not in (JobStatus.PENDING, JobStatus.RUNNING):
+        raise InvalidTransition(
+            f"job {job_id} is {JobStatus(status).name}: compute node {node} no longer holds it "
+            "(given back after a lease expiry, or reset)"
+        )
 
 
 def _still_free(args: tuple, jobs: Sequence) -> Optional[Shape]:

@@ -20,6 +20,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_workers=args.max_workers,
         max_streams=args.max_streams,
         stream_backlog=args.stream_backlog,
+        node_lease=args.node_lease,
         max_message_bytes=args.max_message_mb * 1024 * 1024,
         grace_seconds=args.grace,
     )
@@ -56,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--stream-backlog", type=int, default=50_000,
         help="undelivered messages a subscriber may hold before it is ended with "
         "RESOURCE_EXHAUSTED (default: 50000)",
+    )
+    serve.add_argument(
+        "--node-lease", type=float, default=120.0,
+        help="seconds a compute node stays registered without a Heartbeat; then its pending jobs "
+        "are given back and its running jobs fail with return code -128 (default: 120, 0 = never)",
     )
     serve.add_argument("--max-message-mb", type=int, default=64, help="largest message in MiB (default: 64)")
     serve.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls may finish on shutdown")

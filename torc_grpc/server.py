@@ -71,6 +71,8 @@ class ServerConfig:
         stream_backlog: Undelivered messages a subscriber may hold before it
             is ended with RESOURCE_EXHAUSTED.
         thread_idle_seconds: An idle pool thread exits after this long.
+        node_lease: Seconds a compute node stays registered without a
+            Heartbeat (0 = forever).
         max_message_bytes: Largest request/response message accepted.
         grace_seconds: How long in-flight calls may run on shutdown.
     """
@@ -82,6 +84,7 @@ class ServerConfig:
     max_streams: int = 2000
     stream_backlog: int = 50_000
     thread_idle_seconds: float = 60.0
+    node_lease: float = 120.0
     max_message_bytes: int = 64 * 1024 * 1024
     grace_seconds: float = 30.0
 
@@ -144,7 +147,7 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
 
 def serve(config: ServerConfig, ready_line: bool = True) -> int:
     """Run a server until SIGTERM or SIGINT; return the process exit code."""
-    engine = Engine(config.db)
+    engine = Engine(config.db, lease_seconds=config.node_lease)
     running = build_server(config, engine)
     stop = threading.Event()
 

@@ -78,8 +78,9 @@ class Stubs:
 def local_server(db_path: str, **config) -> Iterator[tuple[RunningServer, Stubs]]:
     """A real server on 127.0.0.1 (port 0) over a real database file."""
     config.setdefault("port", 0)
-    engine = Engine(db_path)
-    running = build_server(ServerConfig(db=db_path, host="127.0.0.1", **config), engine)
+    cfg = ServerConfig(db=db_path, host="127.0.0.1", **config)
+    engine = Engine(db_path, lease_seconds=cfg.node_lease)
+    running = build_server(cfg, engine)
     stubs = Stubs.connect(f"127.0.0.1:{running.port}")
     try:
         yield running, stubs

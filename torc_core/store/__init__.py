@@ -455,3 +455,4 @@ def list_events(
 
 
 from .execution import *  # noqa: E402,F401,F403  (execution statements, same layer)
+from .lifecycle import *  # noqa: E402,F401,F403  (resets, retries, leases; same layer)

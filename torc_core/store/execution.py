@@ -101,7 +101,7 @@ INSERT INTO compute_node (workflow_id, hostname, pid, start_time, num_cpus, memo
     lease_expires_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-COMPUTE_NODE_WORKFLOW = "SELECT workflow_id FROM compute_node WHERE id = ?"
+COMPUTE_NODE_WORKFLOW = "SELECT workflow_id, is_active FROM compute_node WHERE id = ?"
 COMPUTE_NODE_RESOURCES = """
 SELECT workflow_id, num_cpus, memory_bytes, num_gpus, num_nodes, time_limit_seconds
 FROM compute_node WHERE id = ?
@@ -122,7 +122,8 @@ READY_CLASS_ROWS = _CLASS_SELECT + "WHERE j.workflow_id = ? AND j.status = 2 ORD
 CLASS_ROWS_BY_IDS = _CLASS_SELECT + "WHERE j.id IN ({}) ORDER BY j.id"
 JOBS_BY_IDS = _JOB_SELECT + "WHERE j.id IN ({}) ORDER BY j.id"
 JOB_STATE = """
-SELECT j.id, j.workflow_id, j.status, j.attempt_id, j.name, w.run_id, w.is_canceled
+SELECT j.id, j.workflow_id, j.status, j.attempt_id, j.name, w.run_id, w.is_canceled,
+    j.active_compute_node_id
 FROM job j CROSS JOIN workflow w ON w.id = j.workflow_id WHERE j.id = ?
 """
 # Claimed jobs are PENDING for one compute node.
@@ -178,9 +179,9 @@ def insert_compute_node(conn: apsw.Connection, row: tuple) -> int:
     return conn.last_insert_rowid()
 
 
-def compute_node_workflow(conn: apsw.Connection, node_id: int) -> Optional[int]:
-    row = _one(conn, COMPUTE_NODE_WORKFLOW, (node_id,))
-    return row[0] if row else None
+def compute_node_workflow(conn: apsw.Connection, node_id: int) -> Optional[tuple[int, int]]:
+    """(workflow_id, is_active) or None."""
+    return _one(conn, COMPUTE_NODE_WORKFLOW, (node_id,))
 
 
 def compute_node_resources(conn: apsw.Connection, node_id: int) -> Optional[tuple]:
@@ -221,7 +222,7 @@ def jobs_by_ids(conn: apsw.Connection, job_ids: Sequence[int]) -> dict[int, Job]
 
 
 def job_state(conn: apsw.Connection, job_id: int) -> Optional[tuple]:
-    """(id, workflow_id, status, attempt_id, name, run_id, is_canceled) or None."""
+    """(id, workflow_id, status, attempt_id, name, run_id, is_canceled, active node) or None."""
     return _one(conn, JOB_STATE, (job_id,))
 
 

@@ -43,3 +43,8 @@ class JobServiceServicer(pb_grpc.JobServiceServicer):
         return pb.ListResultsResponse(
             results=[convert.result_to_pb(r) for r in page.items], next_after_id=page.next_after
         )
+
+    @translate_errors
+    def RetryJob(self, request, context):
+        job = self.engine.retry_job(request.job_id, request.run_id, request.max_retries)
+        return pb.RetryJobResponse(job=convert.job_to_pb(job))

@@ -12,8 +12,6 @@ from ..streams import attached
 
 
 class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
-    """Heartbeat answers UNIMPLEMENTED until its issue (leases) lands."""
-
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -66,3 +64,7 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
                     workflow_complete=msg.workflow_complete,
                     workflow_canceled=msg.workflow_canceled,
                 )
+
+    @translate_errors
+    def Heartbeat(self, request, context):
+        return pb.HeartbeatResponse(lease_seconds=self.engine.heartbeat(request.compute_node_id))

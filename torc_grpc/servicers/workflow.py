@@ -58,3 +58,8 @@ class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
     @translate_errors
     def CancelWorkflow(self, request, context):
         return pb.CancelWorkflowResponse(num_canceled=self.engine.cancel_workflow(request.workflow_id))
+
+    @translate_errors
+    def ResetJobStatus(self, request, context):
+        count = self.engine.reset_job_status(request.workflow_id, request.failed_only, request.force)
+        return pb.ResetJobStatusResponse(updated_count=count)
