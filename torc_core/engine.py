@@ -128,7 +128,7 @@ class Engine(ExecutionMixin, LifecycleMixin):
         if lease_seconds > 0:
             with self._write_lock, self._tx() as c:
                 store.extend_active_leases(c, time.time() + lease_seconds)
-            self._leases = LeaseKeeper(self.expire_leases, min(5.0, max(0.05, lease_seconds / 10)))
+            self._leases = LeaseKeeper(self.expire_leases, min(1.0, max(0.05, lease_seconds / 10)))
 
     # ------------------------------------------------------------ plumbing
     def _reader(self) -> apsw.Connection:

@@ -189,8 +189,9 @@ class LifecycleMixin:
         return row
 
     # ------------------------------------------------------------ leases
-    def heartbeat(self, compute_node_id: int) -> float:
-        """Extend a node's lease; returns the lease length in seconds.
+    def heartbeat(self, compute_node_id: int) -> tuple[float, list[int]]:
+        """Extend a node's lease; returns the lease length in seconds and the
+        jobs the node claimed but has not started.
 
         Raises:
             NotFound: Unknown node.
@@ -206,7 +207,8 @@ class LifecycleMixin:
                     "stop, and register again to continue"
                 )
             store.renew_lease(c, compute_node_id, time.time() + self.lease_seconds)
-        return self.lease_seconds
+            pending = [j for j, s in store.node_jobs(c, compute_node_id) if s == JobStatus.PENDING]
+        return self.lease_seconds, pending
 
     def expire_leases(self, now: Optional[float] = None) -> int:
         """Expire every active node whose lease ran out; returns how many."""

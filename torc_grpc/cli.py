@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 
 from torc_core.errors import TorcError
 
@@ -25,6 +26,26 @@ def _serve(args: argparse.Namespace) -> int:
         grace_seconds=args.grace,
     )
     return serve(config)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from torc_core.units import parse_memory
+
+    from .worker import Worker, WorkerConfig
+
+    config = WorkerConfig(target=args.server, workflow_id=args.workflow, label=args.label,
+                          output_dir=args.output_dir, wait_seconds=args.wait)
+    if args.cpus:
+        config.num_cpus = args.cpus
+    if args.memory:
+        config.memory_bytes = parse_memory(args.memory)
+    config.num_gpus = args.gpus
+    if args.time_limit:
+        config.end_time = time.time() + args.time_limit
+    summary = Worker(config).run()
+    print(f"compute node {summary.compute_node_id}: {summary.jobs_run} jobs run, {summary.completed} "
+          f"completed, {summary.failed} failed; stopped: {summary.reason}", flush=True)
+    return 0 if summary.reason in ("complete", "time up") else 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-message-mb", type=int, default=64, help="largest message in MiB (default: 64)")
     serve.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls may finish on shutdown")
     serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run jobs of a workflow on this machine until it is complete",
+        description="Register this machine as a compute node, then claim ready jobs that fit its "
+        "free resources, run them and report back, until the workflow is complete or canceled. "
+        "Exit status 0 when the workflow completed (or the time limit was reached), 2 otherwise.",
+    )
+    worker.add_argument("--server", required=True, help="server address, HOST:PORT")
+    worker.add_argument("--workflow", type=int, required=True, help="workflow id")
+    worker.add_argument("--cpus", type=int, default=0, help="CPUs to offer (default: all of this machine)")
+    worker.add_argument("--memory", default="", help='memory to offer, e.g. "16g" (default: all)')
+    worker.add_argument("--gpus", type=int, default=0, help="GPUs to offer (default: 0)")
+    worker.add_argument("--label", default="", help="claim only jobs with this label")
+    worker.add_argument("--time-limit", type=float, default=0.0,
+                        help="seconds this worker may run; jobs longer than the time left are not claimed")
+    worker.add_argument("--output-dir", default="torc_output", help="where job stdout/stderr go")
+    worker.add_argument("--wait", type=float, default=60.0,
+                        help="longest wait for news from the server before claiming again (default: 60)")
+    worker.set_defaults(func=_worker)
     return parser
 
 

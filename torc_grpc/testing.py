@@ -185,3 +185,18 @@ def spawn_server(db_path: str, log_path, *args: str, env: Optional[dict] = None,
             return proc, int(line.strip().split("=", 1)[1])
     proc.kill()
     raise AssertionError(f"server did not print its port; log:\n{open(log_path).read()}")
+
+
+def spawn_worker(target: str, workflow_id: int, workdir, *args: str) -> subprocess.Popen:
+    """`torc-grpc worker` as a real process in `workdir` (its own session, so
+    a test can kill it like a lost node); stdout and stderr to files there."""
+    workdir = str(workdir)
+    os.makedirs(workdir, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "torc_grpc.cli", "worker", "--server", target, "--workflow",
+         str(workflow_id), "--output-dir", os.path.join(workdir, "out"), *args],
+        stdout=open(os.path.join(workdir, "worker.out"), "w"),
+        stderr=open(os.path.join(workdir, "worker.log"), "w"),
+        cwd=workdir,
+        start_new_session=True,
+    )

@@ -9,15 +9,19 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+
+import apsw
 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from torc_grpc._pb import common_pb2 as c
+from torc_grpc._pb import worker_pb2 as kpb
 from torc_grpc._pb import server_pb2 as spb
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.server import TORC_SERVICES
-from torc_grpc.testing import Stubs, integrity_ok, spawn_server
+from torc_grpc.testing import Stubs, integrity_ok, spawn_server, status_of
 
 def start_server(db_path, log_path, env=None):
     return spawn_server(db_path, log_path, "--grace", "20", env=env)
@@ -72,6 +76,40 @@ def test_serve_health_reflection_and_graceful_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    assert integrity_ok(db)
+
+
+def test_sigterm_flushes_pending_unblocking_and_checkpoints(tmp_path):
+    db = str(tmp_path / "flush.db")
+    # A 30 s deliberate unblocking interval: the completion below is still pending at SIGTERM.
+    proc, port = spawn_server(db, tmp_path / "flush.log", "--grace", "20", env={"TORC_UNBLOCK_INTERVAL": "30"})
+    try:
+        stubs = Stubs.connect(f"127.0.0.1:{port}")
+        resp = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="f", jobs=[
+            c.JobSpec(name="a", command="x"), c.JobSpec(name="b", command="x", depends_on=["a"])])), timeout=5)
+        wf, ids = resp.workflow.id, resp.job_ids
+        run = stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf), timeout=5).run_id
+        stubs.worker.ClaimNextJobs(kpb.ClaimNextJobsRequest(workflow_id=wf), timeout=5)
+        stubs.worker.CompleteJob(kpb.CompleteJobRequest(job_id=ids["a"], status=c.JOB_STATUS_COMPLETED,
+                                                        run_id=run), timeout=5)
+        assert status_of(stubs, ids["b"]) == c.JOB_STATUS_BLOCKED  # unblocking still pending
+        stubs.channel.close()
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert time.monotonic() - t0 < 15  # the drain does not wait out the interval
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    conn = apsw.Connection(db, flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        assert conn.execute("SELECT status FROM job WHERE id = ?", (ids["b"],)).fetchall() == [(2,)]
+        assert conn.execute("SELECT count(*) FROM job WHERE unblocking_processed = 0").fetchall() == [(0,)]
+    finally:
+        conn.close()
+    wal = db + "-wal"
+    assert not os.path.exists(wal) or os.path.getsize(wal) == 0  # checkpointed on the way out
     assert integrity_ok(db)
 
 

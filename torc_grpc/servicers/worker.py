@@ -67,4 +67,5 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
 
     @translate_errors
     def Heartbeat(self, request, context):
-        return pb.HeartbeatResponse(lease_seconds=self.engine.heartbeat(request.compute_node_id))
+        lease, pending = self.engine.heartbeat(request.compute_node_id)
+        return pb.HeartbeatResponse(lease_seconds=lease, pending_job_ids=pending)

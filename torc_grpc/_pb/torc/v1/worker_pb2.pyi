@@ -142,10 +142,12 @@ class HeartbeatRequest(_message.Message):
     def __init__(self, compute_node_id: _Optional[int] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("lease_seconds",)
+    __slots__ = ("lease_seconds", "pending_job_ids")
     LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     lease_seconds: float
-    def __init__(self, lease_seconds: _Optional[float] = ...) -> None: ...
+    pending_job_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, lease_seconds: _Optional[float] = ..., pending_job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class WatchReadyJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "compute_node_id")

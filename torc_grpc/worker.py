@@ -1,0 +1,354 @@
+"""The job runner: claims ready jobs that fit this node, runs them, reports back.
+
+One Worker per compute node (or allocation). It registers, keeps its lease
+with Heartbeat, subscribes to WatchReadyJobs for its node, and loops:
+report what finished (one CompleteJobs for everything that finished
+together), claim what fits the resources left, start it. When a claim comes
+back empty it blocks until a child finishes, the server says jobs are ready,
+or `wait_seconds` pass (a safety net, not a poll interval). It ends when the
+workflow is complete or canceled (children are killed), its lease is lost,
+or its allocation's time is up.
+
+Server restarts: every call is retried on UNAVAILABLE with jittered backoff
+for up to `reconnect_seconds`. Calls are made safe to repeat: a completion
+the server already has is "already complete"; a StartJob that already
+happened is recognized; a claim whose answer was lost is recovered from
+Heartbeat's list of jobs this node holds but has not started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import grpc
+
+from ._pb import (
+    common_pb2,
+    job_pb2,
+    job_pb2_grpc,
+    worker_pb2,
+    worker_pb2_grpc,
+    workflow_pb2,
+    workflow_pb2_grpc,
+)
+from .client import Backoff, watch_ready_jobs
+
+log = logging.getLogger("torc_grpc.worker")
+
+RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+S = common_pb2
+
+
+def total_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+
+
+@dataclass
+class WorkerConfig:
+    """What the worker offers and how it behaves.
+
+    Attributes:
+        target: Server address, host:port.
+        workflow_id: The workflow to work on.
+        num_cpus, memory_bytes, num_gpus, num_nodes: The node's resources
+            (default: this machine's CPUs and memory).
+        end_time: Unix time the allocation ends (0 = never); claims only
+            take jobs whose runtime fits the time left.
+        label: Only jobs with this label are claimed ("" = unlabeled jobs).
+        output_dir: Where each job's stdout/stderr go.
+        wait_seconds: Longest wait for news before claiming again.
+        reconnect_seconds: How long to keep retrying an unreachable server.
+    """
+
+    target: str
+    workflow_id: int
+    num_cpus: int = field(default_factory=lambda: os.cpu_count() or 1)
+    memory_bytes: int = field(default_factory=total_memory_bytes)
+    num_gpus: int = 0
+    num_nodes: int = 1
+    end_time: float = 0.0
+    label: str = ""
+    output_dir: str = "torc_output"
+    wait_seconds: float = 60.0
+    reconnect_seconds: float = 300.0
+    hostname: str = field(default_factory=socket.gethostname)
+    scheduler_config_id: Optional[int] = None
+
+
+@dataclass
+class WorkerSummary:
+    compute_node_id: int = 0
+    jobs_run: int = 0
+    completed: int = 0
+    failed: int = 0
+    #: Why the worker stopped: "complete", "canceled", "lease lost", "time up".
+    reason: str = ""
+
+
+class LeaseLost(Exception):
+    pass
+
+
+@dataclass
+class _Running:
+    job: common_pb2.Job
+    proc: subprocess.Popen
+    started: float
+
+
+class Worker:
+    def __init__(self, config: WorkerConfig, channel: Optional[grpc.Channel] = None) -> None:
+        self.config = config
+        self.channel = channel or grpc.insecure_channel(config.target)
+        self.worker = worker_pb2_grpc.WorkerServiceStub(self.channel)
+        self.jobs = job_pb2_grpc.JobServiceStub(self.channel)
+        self.workflows = workflow_pb2_grpc.WorkflowServiceStub(self.channel)
+        self.node = 0
+        self.run_id = 0
+        self.summary = WorkerSummary()
+        self._inbox: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
+        self._running: dict[int, _Running] = {}
+        self._stop = threading.Event()
+        #: "complete", "canceled" or "lease lost" once the stream or heartbeat said so.
+        self._final = ""
+        self._backoff = Backoff(initial=0.05, maximum=2.0)
+
+    # ------------------------------------------------------------ calls
+    def _call(self, method: Callable, request, timeout: float = 30.0):
+        """A unary call, retried while the server is unreachable (bounded by reconnect_seconds)."""
+        deadline = time.monotonic() + self.config.reconnect_seconds
+        attempt = 0
+        while True:
+            try:
+                return method(request, timeout=timeout)
+            except grpc.RpcError as err:
+                if err.code() not in RETRY_CODES or time.monotonic() > deadline or self._stop.is_set():
+                    raise
+                attempt += 1
+                pause = min(self._backoff.delay(attempt), max(0.0, deadline - time.monotonic()))
+                log.info("%s: %s; retrying in %.2f s", type(request).__name__, err.code().name, pause)
+                time.sleep(pause)
+
+    # ------------------------------------------------------------ main loop
+    def run(self) -> WorkerSummary:
+        cfg = self.config
+        Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
+        reg = worker_pb2.RegisterComputeNodeRequest(
+            workflow_id=cfg.workflow_id, hostname=cfg.hostname, pid=os.getpid(),
+            resources=self._resources(cfg.num_cpus, cfg.memory_bytes, cfg.num_gpus, cfg.num_nodes),
+            compute_node_type="local")
+        if cfg.scheduler_config_id is not None:
+            reg.scheduler_config_id = cfg.scheduler_config_id
+        resp = self._call(self.worker.RegisterComputeNode, reg)
+        self.node = self.summary.compute_node_id = resp.compute_node_id
+        threads = [threading.Thread(target=self._heartbeats, args=(resp.lease_seconds,), daemon=True,
+                                    name="torc-worker-heartbeat"),
+                   threading.Thread(target=self._watch, daemon=True, name="torc-worker-watch")]
+        for t in threads:
+            t.start()
+        log.info("compute node %d working on workflow %d", self.node, cfg.workflow_id)
+        try:
+            self.summary.reason = self._loop()
+        except LeaseLost:
+            self.summary.reason = "lease lost"
+        finally:
+            self._stop.set()
+            self._kill_all()
+        log.info("compute node %d stops (%s): %d jobs run", self.node, self.summary.reason, self.summary.jobs_run)
+        return self.summary
+
+    def _loop(self) -> str:
+        ended = ""
+        while True:
+            self._report(self._drain())
+            if self._final == "lease lost":
+                raise LeaseLost()
+            if self._final == "canceled":
+                return "canceled"
+            if self._final == "complete":
+                ended = "complete"
+            claimed, reason = self._claim()
+            if "canceled" in reason:
+                return "canceled"
+            if "complete" in reason:
+                ended = "complete"
+            for job in claimed:
+                self._start(job)
+            if ended and not self._running:
+                return ended
+            if self.config.end_time and time.time() >= self.config.end_time and not self._running:
+                return "time up"
+            if claimed:
+                continue  # there may be more that fits
+            self._wait()
+
+    def _resources(self, cpus: int, mem: int, gpus: int, nodes: int) -> common_pb2.Resources:
+        left = 0.0
+        if self.config.end_time:
+            left = max(1.0, self.config.end_time - time.time())
+        return common_pb2.Resources(num_cpus=cpus, memory_bytes=mem, num_gpus=gpus, num_nodes=nodes,
+                                    time_limit_seconds=left)
+
+    def _free(self) -> common_pb2.Resources:
+        cpus, mem, gpus, nodes = (self.config.num_cpus, self.config.memory_bytes, self.config.num_gpus,
+                                  self.config.num_nodes)
+        for r in self._running.values():
+            rr = r.job.resource_requirements.resources
+            if rr.num_nodes > 1:
+                nodes -= rr.num_nodes
+            else:
+                cpus, mem, gpus = cpus - rr.num_cpus, mem - rr.memory_bytes, gpus - rr.num_gpus
+        return self._resources(max(0, cpus), max(0, mem), max(0, gpus), max(0, nodes))
+
+    def _claim(self) -> tuple[list, str]:
+        free = self._free()
+        if free.num_cpus <= 0 and free.num_gpus <= 0:
+            return [], "full"
+        request = worker_pb2.ClaimJobsRequest(workflow_id=self.config.workflow_id, compute_node_id=self.node,
+                                              resources=free, label=self.config.label)
+        try:
+            resp = self.worker.ClaimJobs(request, timeout=30)
+        except grpc.RpcError as err:
+            if err.code() not in RETRY_CODES:
+                if err.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                    raise LeaseLost() from err
+                raise
+            # The answer may be lost after the claim committed: adopt what we hold.
+            return self._adopt(), "reconnected"
+        return list(resp.jobs), resp.reason
+
+    def _adopt(self) -> list:
+        resp = self._call(self.worker.Heartbeat, worker_pb2.HeartbeatRequest(compute_node_id=self.node))
+        jobs = []
+        for job_id in resp.pending_job_ids:
+            if job_id not in self._running:
+                jobs.append(self._call(self.jobs.GetJob, job_pb2.GetJobRequest(job_id=job_id)).job)
+        if jobs:
+            log.info("adopted %d jobs claimed before a lost answer", len(jobs))
+        return jobs
+
+    def _start(self, job) -> None:
+        run_id = self._run_id()
+        try:
+            started = self._call(self.worker.StartJob, worker_pb2.StartJobRequest(
+                job_id=job.id, run_id=run_id, compute_node_id=self.node)).job
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                raise
+            started = self._call(self.jobs.GetJob, job_pb2.GetJobRequest(job_id=job.id)).job
+            if not (started.status == S.JOB_STATUS_RUNNING and started.compute_node_id == self.node):
+                log.warning("job %d not started: %s", job.id, err.details())
+                return  # taken away (reset, canceled, lease)
+        out = Path(self.config.output_dir)
+        stem = f"job_{job.id}_{run_id}_{started.attempt_id}"
+        env = {**os.environ, **dict(job.env), "TORC_WORKFLOW_ID": str(self.config.workflow_id),
+               "TORC_JOB_ID": str(job.id), "TORC_JOB_NAME": job.name, "TORC_RUN_ID": str(run_id),
+               "TORC_ATTEMPT_ID": str(started.attempt_id), "TORC_COMPUTE_NODE_ID": str(self.node),
+               "TORC_OUTPUT_DIR": str(out)}
+        command = f"{job.invocation_script} {job.command}".strip()
+        with open(out / f"{stem}.o", "wb") as stdout, open(out / f"{stem}.e", "wb") as stderr:
+            proc = subprocess.Popen(command, shell=True, stdout=stdout, stderr=stderr, env=env,
+                                    start_new_session=True)
+        self._running[job.id] = _Running(started, proc, time.time())
+        self.summary.jobs_run += 1
+        threading.Thread(target=self._reap, args=(job.id, proc), daemon=True).start()
+
+    def _reap(self, job_id: int, proc: subprocess.Popen) -> None:
+        self._inbox.put(("done", job_id, proc.wait()))
+
+    def _run_id(self) -> int:
+        if not self.run_id:
+            status = self._call(self.workflows.GetWorkflowStatus, workflow_pb2.GetWorkflowStatusRequest(
+                workflow_id=self.config.workflow_id))
+            self.run_id = status.run_id
+        return self.run_id
+
+    # ------------------------------------------------------------ news
+    def _drain(self) -> list[tuple]:
+        items = []
+        while True:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                return items
+
+    def _wait(self) -> None:
+        try:
+            item = self._inbox.get(timeout=self.config.wait_seconds)
+        except queue.Empty:
+            return
+        self._inbox.put(item)  # handled by the loop
+
+    def _report(self, items: list[tuple]) -> None:
+        completions = []
+        for item in items:
+            if item[0] == "done":
+                _kind, job_id, rc = item
+                r = self._running.pop(job_id)
+                status = S.JOB_STATUS_COMPLETED if rc == 0 else S.JOB_STATUS_FAILED
+                completions.append(worker_pb2.CompleteJobRequest(
+                    job_id=job_id, status=status, run_id=self._run_id(),
+                    result=common_pb2.JobResult(return_code=rc, exec_time_seconds=time.time() - r.started,
+                                                compute_node_id=self.node, attempt_id=r.job.attempt_id)))
+                if rc == 0:
+                    self.summary.completed += 1
+                else:
+                    self.summary.failed += 1
+            elif item[0] == "end":
+                self._final = item[1]
+        if completions:
+            resp = self._call(self.worker.CompleteJobs, worker_pb2.CompleteJobsRequest(completions=completions))
+            for outcome in resp.results:
+                if not outcome.ok and "already complete" not in outcome.message:
+                    log.warning("job %d: completion refused: %s", outcome.job_id, outcome.message)
+
+    def _heartbeats(self, lease: float) -> None:
+        interval = max(0.05, lease / 3) if lease > 0 else 30.0
+        while not self._stop.wait(interval):
+            try:
+                self._call(self.worker.Heartbeat, worker_pb2.HeartbeatRequest(compute_node_id=self.node))
+            except grpc.RpcError as err:
+                if err.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                    log.error("compute node %d: %s", self.node, err.details())
+                    self._inbox.put(("end", "lease lost"))
+                    return
+                log.warning("heartbeat failed: %s", err.code().name)
+
+    def _watch(self) -> None:
+        backoff = Backoff(initial=0.05, maximum=2.0, max_attempts=10_000)
+        try:
+            for msg in watch_ready_jobs(self.channel, self.config.workflow_id, self.node, backoff=backoff):
+                if self._stop.is_set():
+                    return
+                if msg.workflow_canceled:
+                    self._inbox.put(("end", "canceled"))
+                elif msg.workflow_complete:
+                    self._inbox.put(("end", "complete"))
+                else:  # new jobs, or a (re)subscription: things may have changed meanwhile
+                    self._inbox.put(("ready",))
+        except grpc.RpcError as err:  # replaced, or the workflow was deleted: claims will tell
+            if not self._stop.is_set():
+                log.info("ready stream ended: %s", err.code().name)
+        except ValueError:  # channel closed while stopping
+            return
+
+    def _kill_all(self) -> None:
+        for r in self._running.values():
+            try:
+                os.killpg(r.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
