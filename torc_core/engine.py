@@ -307,6 +307,7 @@ class Engine(ExecutionMixin, LifecycleMixin):
                         resource_requirements=batch.resource_requirements,
                         files=batch.files,
                         user_data=batch.user_data,
+                        failure_handlers=batch.failure_handlers,
                     )
                     write_jobs(c, workflow_id, batch.jobs, names, step)
                     self._drop_state_locked(workflow_id)
@@ -335,7 +336,7 @@ class Engine(ExecutionMixin, LifecycleMixin):
 
     def _undo(self, written: Written) -> None:
         with self._write_lock, self._tx() as c:
-            for kind in ("job", "file", "user_data", "resource_requirements"):
+            for kind in ("job", "file", "user_data", "resource_requirements", "failure_handler"):
                 store.delete_items(c, kind, written.ids.get(kind, ()))
             for wf_id in list(self._states):
                 self._drop_state_locked(wf_id)

@@ -193,6 +193,13 @@ class ExecutionMixin:
 
     def complete_jobs(self, completions: Sequence[Completion]) -> list[Optional[TorcError]]:
         """Complete many jobs in one transaction; per item None (ok) or the refusal."""
+        return self.complete_jobs_detailed(completions)[0]
+
+    def complete_jobs_detailed(
+        self, completions: Sequence[Completion]
+    ) -> tuple[list[Optional[TorcError]], dict[int, str]]:
+        """complete_jobs, plus the jobs a failure handler retried (job id ->
+        its rule's recovery script, "" for none)."""
         outcomes: list[Optional[TorcError]] = []
         done = AfterCommit()
         with self._write_lock:
@@ -206,7 +213,7 @@ class ExecutionMixin:
                         outcomes.append(None)
             self._after_completions_locked(done)
         self.unblocker.submit(done.handoff)
-        return outcomes
+        return outcomes, done.retried
 
     def _after_completions_locked(self, done: "AfterCommit") -> None:
         """Bring the in-memory state in line after a commit of completions
@@ -260,9 +267,12 @@ class ExecutionMixin:
         event, severity = _EVENT_FOR_STATUS[item.status]
         self._event(c, wf_id, event, severity, job_id=item.job_id, job_name=name,
                     status=int(item.status), return_code=item.return_code)
-        if item.status == JobStatus.FAILED and self._auto_retry(c, wf_id, item, name, attempt):
-            done.ready.append((wf_id, item.job_id))
-            return
+        if item.status == JobStatus.FAILED:
+            script = self._auto_retry(c, wf_id, item, name, attempt)
+            if script is not None:
+                done.ready.append((wf_id, item.job_id))
+                done.retried[item.job_id] = script
+                return
         store.complete_job(c, item.job_id, item.status, item.status in COMPLETE_STATUSES)
         if item.status in COMPLETE_STATUSES:
             done.handoff.append((wf_id, item.job_id, item.status))
@@ -331,6 +341,8 @@ class AfterCommit:
         self.direct: list[tuple[int, int, int]] = []
         #: (workflow, job) back to READY (retried or requeued).
         self.ready: list[tuple[int, int]] = []
+        #: job id -> recovery script of the failure-handler rule that retried it.
+        self.retried: dict[int, str] = {}
 
 
 def _check_holder(job_id: int, status: int, holder: Optional[int], node: Optional[int]) -> None:

@@ -103,18 +103,22 @@ class LifecycleMixin:
         handler = rule["max_retries"] if rule else 1  # a handler without a matching rule: no retry
         return min(requested, handler) if requested else handler
 
-    def _auto_retry(self, c: apsw.Connection, wf_id: int, item: Completion, name: str, attempt: int) -> bool:
-        """Inside a completion: retry a FAILED job its handler covers (see module docstring)."""
+    def _auto_retry(
+        self, c: apsw.Connection, wf_id: int, item: Completion, name: str, attempt: int
+    ) -> Optional[str]:
+        """Inside a completion: retry a FAILED job its handler covers (see
+        module docstring). Returns the rule's recovery script ("" for none),
+        or None when the job is not retried."""
         rules = store.job_rules(c, item.job_id)
         rule = match_rule(rules, item.return_code) if rules else None
         if rule is None or attempt >= rule["max_retries"]:
-            return False
+            return None
         store.retry_ready(c, item.job_id)
         self._event(c, wf_id, "job_retried", Severity.WARNING, job_id=item.job_id, job_name=name,
                     previous_attempt=attempt, new_attempt=attempt + 1, run_id=item.run_id,
                     return_code=item.return_code, recovery_script=rule.get("recovery_script", ""),
                     automatic=True)
-        return True
+        return rule.get("recovery_script", "")
 
     def retry_job(self, job_id: int, run_id: int, max_retries: int = 0):
         """Torc's retry_job: RUNNING, FAILED or TERMINATED -> READY with the next attempt.

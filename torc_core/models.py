@@ -150,6 +150,7 @@ class JobBatch:
     resource_requirements: tuple[ResourceRequirementsSpec, ...] = ()
     files: tuple[FileSpec, ...] = ()
     user_data: tuple[UserDataSpec, ...] = ()
+    failure_handlers: tuple[FailureHandlerSpec, ...] = ()
 
 
 @dataclass(frozen=True)

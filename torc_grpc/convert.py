@@ -150,6 +150,7 @@ def job_batch_from_pb(pb: wf_pb.AddJobsRequest) -> JobBatch:
         resource_requirements=tuple(resource_requirements_spec_from_pb(r) for r in pb.resource_requirements),
         files=tuple(FileSpec(f.name, f.path) for f in pb.files),
         user_data=tuple(UserDataSpec(u.name, u.data, u.is_ephemeral) for u in pb.user_data),
+        failure_handlers=tuple(failure_handler_spec_from_pb(h) for h in pb.failure_handlers),
     )
 
 

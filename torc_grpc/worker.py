@@ -293,11 +293,12 @@ class Worker:
         self._inbox.put(item)  # handled by the loop
 
     def _report(self, items: list[tuple]) -> None:
-        completions = []
+        completions, finished = [], {}
         for item in items:
             if item[0] == "done":
                 _kind, job_id, rc = item
                 r = self._running.pop(job_id)
+                finished[job_id] = (r.job, rc)
                 status = S.JOB_STATUS_COMPLETED if rc == 0 else S.JOB_STATUS_FAILED
                 completions.append(worker_pb2.CompleteJobRequest(
                     job_id=job_id, status=status, run_id=self._run_id(),
@@ -314,6 +315,26 @@ class Worker:
             for outcome in resp.results:
                 if not outcome.ok and "already complete" not in outcome.message:
                     log.warning("job %d: completion refused: %s", outcome.job_id, outcome.message)
+                if outcome.retried:
+                    job, rc = finished[outcome.job_id]
+                    log.info("job %d failed with %d and will be retried", job.id, rc)
+                    if outcome.recovery_script:
+                        self._recover(job, rc, outcome.recovery_script)
+
+    def _recover(self, job, rc: int, script: str) -> None:
+        """Run a failure handler's recovery script (torc: a failure is only logged)."""
+        env = {**os.environ, **dict(job.env), "TORC_WORKFLOW_ID": str(self.config.workflow_id),
+               "TORC_JOB_ID": str(job.id), "TORC_JOB_NAME": job.name, "TORC_API_URL": self.config.target,
+               "TORC_OUTPUT_DIR": self.config.output_dir, "TORC_ATTEMPT_ID": str(job.attempt_id),
+               "TORC_RETURN_CODE": str(rc)}
+        try:
+            done = subprocess.run(script, shell=True, env=env, capture_output=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            log.warning("job %d: recovery script timed out after 300 s", job.id)
+            return
+        if done.returncode != 0:
+            log.warning("job %d: recovery script exited %d: %s", job.id, done.returncode,
+                        done.stderr.decode(errors="replace")[-500:])
 
     def _heartbeats(self, lease: float) -> None:
         interval = max(0.05, lease / 3) if lease > 0 else 30.0

@@ -74,3 +74,24 @@ def test_worker_killed_mid_job_is_recovered_after_its_lease(tmp_path, db_path):
         assert status_of(stubs, ids["after"]) == S.JOB_STATUS_COMPLETED
         rows = stubs.job.ListResults(jpb.ListResultsRequest(workflow_id=wf, job_id=ids["long"], all_runs=True)).results
         assert sorted((r.attempt_id, r.return_code) for r in rows) == [(1, -128), (2, 0)]
+
+
+def test_failure_handler_from_add_jobs_retries_and_runs_the_recovery_script(tmp_path, db_path):
+    marker, recovered = tmp_path / "first-failed", tmp_path / "recovered.log"
+    # Exits 2 on the first attempt, succeeds on the second.
+    flaky = f'if [ "$TORC_ATTEMPT_ID" = 1 ]; then touch {marker}; exit 2; fi'
+    with local_server(db_path) as (running, stubs):
+        wf = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="w"))).workflow.id
+        handler = c.FailureHandlerSpec(name="h", rules=[c.FailureRule(
+            exit_codes=[2], max_retries=3,
+            recovery_script=f"echo $TORC_JOB_NAME $TORC_ATTEMPT_ID $TORC_RETURN_CODE >> {recovered}")])
+        added = stubs.workflow.AddJobs(iter([wpb.AddJobsRequest(
+            workflow_id=wf, failure_handlers=[handler],
+            jobs=[c.JobSpec(name="flaky", command=flaky, failure_handler="h")])]))
+        assert added.count == 1
+        stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf))
+        worker = spawn_worker(f"127.0.0.1:{running.port}", wf, tmp_path / "w", "--cpus", "1", "--memory", "1g")
+        assert finished(worker) == 0
+        assert marker.exists() and recovered.read_text() == "flaky 1 2\n"
+        rows = stubs.job.ListResults(jpb.ListResultsRequest(workflow_id=wf, all_runs=True)).results
+        assert sorted((r.attempt_id, r.return_code) for r in rows) == [(1, 2), (2, 0)]

@@ -188,6 +188,7 @@ DELETE_BY_ID = {
     "file": "DELETE FROM file WHERE id = ?",
     "user_data": "DELETE FROM user_data WHERE id = ?",
     "resource_requirements": "DELETE FROM resource_requirements WHERE id = ?",
+    "failure_handler": "DELETE FROM failure_handler WHERE id = ?",
 }
 
 

@@ -42,10 +42,13 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
 
     @translate_errors
     def CompleteJobs(self, request, context):
-        outcomes = self.engine.complete_jobs([convert.completion_from_pb(c) for c in request.completions])
+        outcomes, retried = self.engine.complete_jobs_detailed(
+            [convert.completion_from_pb(c) for c in request.completions]
+        )
         return pb.CompleteJobsResponse(
             results=[
-                pb.CompleteJobOutcome(job_id=item.job_id, ok=True)
+                pb.CompleteJobOutcome(job_id=item.job_id, ok=True, retried=item.job_id in retried,
+                                      recovery_script=retried.get(item.job_id, ""))
                 if err is None
                 else pb.CompleteJobOutcome(
                     job_id=item.job_id, ok=False, code=status_for(err).value[0], message=err.message

@@ -118,16 +118,20 @@ class CompleteJobsRequest(_message.Message):
     def __init__(self, completions: _Optional[_Iterable[_Union[CompleteJobRequest, _Mapping]]] = ...) -> None: ...
 
 class CompleteJobOutcome(_message.Message):
-    __slots__ = ("job_id", "ok", "code", "message")
+    __slots__ = ("job_id", "ok", "code", "message", "retried", "recovery_script")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OK_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RETRIED_FIELD_NUMBER: _ClassVar[int]
+    RECOVERY_SCRIPT_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     ok: bool
     code: int
     message: str
-    def __init__(self, job_id: _Optional[int] = ..., ok: _Optional[bool] = ..., code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+    retried: bool
+    recovery_script: str
+    def __init__(self, job_id: _Optional[int] = ..., ok: _Optional[bool] = ..., code: _Optional[int] = ..., message: _Optional[str] = ..., retried: _Optional[bool] = ..., recovery_script: _Optional[str] = ...) -> None: ...
 
 class CompleteJobsResponse(_message.Message):
     __slots__ = ("results",)

@@ -29,18 +29,20 @@ class CreateWorkflowResponse(_message.Message):
     def __init__(self, workflow: _Optional[_Union[_common_pb2.Workflow, _Mapping]] = ..., job_ids: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class AddJobsRequest(_message.Message):
-    __slots__ = ("workflow_id", "jobs", "resource_requirements", "files", "user_data")
+    __slots__ = ("workflow_id", "jobs", "resource_requirements", "files", "user_data", "failure_handlers")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     JOBS_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
     USER_DATA_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_HANDLERS_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     jobs: _containers.RepeatedCompositeFieldContainer[_common_pb2.JobSpec]
     resource_requirements: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceRequirementsSpec]
     files: _containers.RepeatedCompositeFieldContainer[_common_pb2.FileSpec]
     user_data: _containers.RepeatedCompositeFieldContainer[_common_pb2.UserDataSpec]
-    def __init__(self, workflow_id: _Optional[int] = ..., jobs: _Optional[_Iterable[_Union[_common_pb2.JobSpec, _Mapping]]] = ..., resource_requirements: _Optional[_Iterable[_Union[_common_pb2.ResourceRequirementsSpec, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[_common_pb2.FileSpec, _Mapping]]] = ..., user_data: _Optional[_Iterable[_Union[_common_pb2.UserDataSpec, _Mapping]]] = ...) -> None: ...
+    failure_handlers: _containers.RepeatedCompositeFieldContainer[_common_pb2.FailureHandlerSpec]
+    def __init__(self, workflow_id: _Optional[int] = ..., jobs: _Optional[_Iterable[_Union[_common_pb2.JobSpec, _Mapping]]] = ..., resource_requirements: _Optional[_Iterable[_Union[_common_pb2.ResourceRequirementsSpec, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[_common_pb2.FileSpec, _Mapping]]] = ..., user_data: _Optional[_Iterable[_Union[_common_pb2.UserDataSpec, _Mapping]]] = ..., failure_handlers: _Optional[_Iterable[_Union[_common_pb2.FailureHandlerSpec, _Mapping]]] = ...) -> None: ...
 
 class AddJobsResponse(_message.Message):
     __slots__ = ("count",)
