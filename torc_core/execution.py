@@ -164,16 +164,10 @@ class ExecutionMixin:
         """PENDING -> RUNNING for the current run; records the compute node."""
         with self._write_lock:
             with self._tx() as c:
-                row = store.job_state(c, job_id)
-                if row is None:
-                    raise NotFound(f"job {job_id} not found", job_id=job_id)
-                _id, wf_id, status, _attempt, name, current_run, _canceled, holder = row
+                _id, wf_id, status, _attempt, name, current_run, _canceled, holder = job_row(c, job_id)
                 if status != JobStatus.PENDING:
                     raise InvalidTransition(f"job {job_id} is {JobStatus(status).name}, not PENDING")
-                if run_id != current_run:
-                    raise InvalidTransition(
-                        f"stale run_id {run_id}: workflow {wf_id} is on run {current_run}"
-                    )
+                check_run(job_id, wf_id, run_id, current_run)
                 node = self._check_node(c, compute_node_id, wf_id)
                 _check_holder(job_id, status, holder, node)
                 store.start_job(c, job_id, node)
@@ -241,16 +235,10 @@ class ExecutionMixin:
                 f"job {item.job_id}: status {item.status} is not terminal "
                 "(COMPLETED, FAILED, CANCELED, TERMINATED or PENDING_FAILED)"
             )
-        row = store.job_state(c, item.job_id)
-        if row is None:
-            raise NotFound(f"job {item.job_id} not found", job_id=item.job_id)
-        _id, wf_id, status, attempt, name, current_run, _canceled, holder = row
+        _id, wf_id, status, attempt, name, current_run, _canceled, holder = job_row(c, item.job_id)
         if status in COMPLETE_STATUSES:
             raise InvalidTransition(f"job {item.job_id} is already complete ({JobStatus(status).name})")
-        if item.run_id != current_run:
-            raise InvalidTransition(
-                f"job {item.job_id}: stale run_id {item.run_id}, workflow {wf_id} is on run {current_run}"
-            )
+        check_run(item.job_id, wf_id, item.run_id, current_run)
         _check_holder(item.job_id, status, holder, item.compute_node_id)
         attempt_id = item.attempt_id or attempt
         try:
@@ -329,6 +317,22 @@ class ExecutionMixin:
         self._workflow(conn, workflow_id)
         rows = store.list_results(conn, workflow_id, all_runs, job_id, sorted(set(statuses)), after_id, limit)
         return Page.of(rows, limit)
+
+
+def job_row(c: apsw.Connection, job_id: int) -> tuple:
+    """store.job_state's row, or NotFound."""
+    row = store.job_state(c, job_id)
+    if row is None:
+        raise NotFound(f"job {job_id} not found", job_id=job_id)
+    return row
+
+
+def check_run(job_id: int, workflow_id: int, run_id: int, current_run: int) -> None:
+    """Fence off workers of an earlier run."""
+    if run_id != current_run:
+        raise InvalidTransition(
+            f"job {job_id}: stale run_id {run_id}, workflow {workflow_id} is on run {current_run}"
+        )
 
 
 class AfterCommit:

@@ -25,7 +25,7 @@ import apsw
 
 from . import store
 from .errors import InvalidArgument, InvalidTransition, NotFound
-from .execution import AfterCommit
+from .execution import AfterCommit, check_run, job_row
 from .models import COMPLETE_STATUSES, Completion, JobStatus, Severity
 
 log = logging.getLogger("torc_core.lifecycle")
@@ -135,19 +135,12 @@ class LifecycleMixin:
         """
         if max_retries < 0:
             raise InvalidArgument(f"max_retries must be >= 0, not {max_retries}")
-        row = self._reader_job_state(job_id)
-        if row[2] in COMPLETE_STATUSES:
+        if job_row(self._reader(), job_id)[2] in COMPLETE_STATUSES:
             self.unblocker.flush()  # the failure's cascade is committed before it is undone
         with self._write_lock:
             with self._tx() as c:
-                row = store.job_state(c, job_id)
-                if row is None:
-                    raise NotFound(f"job {job_id} not found", job_id=job_id)
-                _id, wf_id, status, attempt, name, current_run, _canceled, _holder = row
-                if run_id != current_run:
-                    raise InvalidTransition(
-                        f"job {job_id}: stale run_id {run_id}, workflow {wf_id} is on run {current_run}"
-                    )
+                _id, wf_id, status, attempt, name, current_run, _canceled, _holder = job_row(c, job_id)
+                check_run(job_id, wf_id, run_id, current_run)
                 if status not in RETRYABLE_STATUSES:
                     raise InvalidTransition(
                         f"job {job_id} is {JobStatus(status).name}; only RUNNING, FAILED or "
@@ -185,12 +178,6 @@ class LifecycleMixin:
                 self._after_completions_locked(done)
         log.info("job %d retried: attempt %d", job_id, attempt + 1)
         return self.get_job(job_id)
-
-    def _reader_job_state(self, job_id: int) -> tuple:
-        row = store.job_state(self._reader(), job_id)
-        if row is None:
-            raise NotFound(f"job {job_id} not found", job_id=job_id)
-        return row
 
     # ------------------------------------------------------------ leases
     def heartbeat(self, compute_node_id: int) -> tuple[float, list[int]]:
