@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Optional, Sequence
 
 import apsw
@@ -157,7 +158,9 @@ class ExecutionMixin:
             raise
         state.graph.set_statuses(ids, [JobStatus.PENDING] * len(ids))
         jobs = store.jobs_by_ids(self._writer, ids)
-        return [jobs[j] for j in ids]  # claim order
+        paths = store.output_paths(self._writer, ids)
+        return [replace(jobs[j], output_file_paths=tuple(paths[j])) if j in paths else jobs[j]
+                for j in ids]  # claim order
 
     # ------------------------------------------------------------ start / complete
     def start_job(self, job_id: int, run_id: int, compute_node_id: int = 0):

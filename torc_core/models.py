@@ -204,6 +204,8 @@ class Job:
     output_file_ids: tuple[int, ...] = ()
     input_user_data_ids: tuple[int, ...] = ()
     output_user_data_ids: tuple[int, ...] = ()
+    #: Filled by claims only.
+    output_file_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

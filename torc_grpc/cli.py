@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+import grpc
+
 from torc_core.errors import TorcError
 
 
@@ -28,24 +30,91 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(config)
 
 
-def _worker(args: argparse.Namespace) -> int:
+def _worker_config(args: argparse.Namespace, target: str = "", workflow_id: int = 0):
     from torc_core.units import parse_memory
 
-    from .worker import Worker, WorkerConfig
+    from .worker import WorkerConfig
 
-    config = WorkerConfig(target=args.server, workflow_id=args.workflow, label=args.label,
-                          output_dir=args.output_dir, wait_seconds=args.wait)
+    config = WorkerConfig(target=target, workflow_id=workflow_id, label=args.label,
+                          output_dir=args.output_dir, wait_seconds=args.wait,
+                          idle_timeout=args.idle_timeout)
     if args.cpus:
         config.num_cpus = args.cpus
     if args.memory:
         config.memory_bytes = parse_memory(args.memory)
-    config.num_gpus = args.gpus
-    if args.time_limit:
+    if args.gpus is not None:
+        config.num_gpus = args.gpus
+    if args.end_time:
+        config.end_time = args.end_time
+    elif args.time_limit:
         config.end_time = time.time() + args.time_limit
-    summary = Worker(config).run()
+    return config
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from .worker import Worker
+
+    summary = Worker(_worker_config(args, args.server, args.workflow)).run()
     print(f"compute node {summary.compute_node_id}: {summary.jobs_run} jobs run, {summary.completed} "
           f"completed, {summary.failed} failed; stopped: {summary.reason}", flush=True)
-    return 0 if summary.reason in ("complete", "time up") else 2
+    return 0 if summary.reason in ("complete", "time up", "idle") else 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .run import run_spec
+
+    return run_spec(args.spec, args.db, _worker_config(args), force=args.force)
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from . import commands
+
+    loaded = commands.read_spec(args.spec)
+    if args.start:
+        commands.check_inputs(loaded.spec, args.force)
+    stubs = commands.connect(args.server)
+    submitted = commands.submit(stubs, loaded.spec)
+    if args.start:
+        commands.start(stubs, submitted.workflow_id)
+    print(submitted.workflow_id)
+    return 0
+
+
+def _client(args: argparse.Namespace) -> int:
+    """The commands that act on one workflow of a running server."""
+    from . import commands
+    from ._pb import workflow_pb2 as wpb
+
+    stubs = commands.connect(args.server)
+    wf = args.workflow
+    if args.command in ("start", "restart"):
+        resp = commands.start(stubs, wf, rerun_all=getattr(args, "rerun_all", False))
+        print(f"workflow {wf}: run {resp.run_id}, {resp.num_ready} ready, {resp.num_blocked} blocked")
+    elif args.command == "status":
+        if args.watch:
+            commands.watch_status(stubs, wf, sys.stdout)
+        else:
+            print(commands.render_status(commands.status_counts(stubs, wf)))
+    elif args.command == "jobs":
+        statuses = [commands.c.JobStatus.Value("JOB_STATUS_" + s.upper()) for s in args.status]
+        jobs = commands.list_jobs(stubs, wf, statuses)
+        print(commands.table(["id", "name", "status", "attempt", "node"], [
+            [j.id, j.name, commands.STATUS_NAMES[j.status], j.attempt_id, j.compute_node_id or ""] for j in jobs]))
+    elif args.command == "results":
+        rows = commands.list_results(stubs, wf, args.all_runs)
+        print(commands.table(["job", "run", "attempt", "status", "rc", "seconds", "node"], [
+            [r.job_id, r.run_id, r.attempt_id, commands.STATUS_NAMES[r.status], r.return_code,
+             f"{r.exec_time_seconds:.1f}", r.compute_node_id or ""] for r in rows]))
+    elif args.command == "events":
+        commands.print_events(stubs, wf, args.follow, sys.stdout)
+    elif args.command == "cancel":
+        n = stubs.workflow.CancelWorkflow(wpb.CancelWorkflowRequest(workflow_id=wf), timeout=60).num_canceled
+        print(f"workflow {wf} canceled ({n} claimed or running jobs canceled)")
+    elif args.command == "reset":
+        n = stubs.workflow.ResetJobStatus(wpb.ResetJobStatusRequest(
+            workflow_id=wf, failed_only=args.failed_only, force=args.force), timeout=300).updated_count
+        print(f"workflow {wf}: {n} jobs reset; `torc-grpc restart {wf}` runs them again")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("TORC_LOG_LEVEL", "INFO"),
-        help="DEBUG, INFO, WARNING or ERROR (default: INFO, or $TORC_LOG_LEVEL)",
+        default=os.environ.get("TORC_LOG_LEVEL"),
+        help="DEBUG, INFO, WARNING or ERROR (default: $TORC_LOG_LEVEL, else INFO for serve and "
+        "worker, WARNING for the others)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -86,35 +156,101 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-message-mb", type=int, default=64, help="largest message in MiB (default: 64)")
     serve.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls may finish on shutdown")
-    serve.set_defaults(func=_serve)
+    serve.set_defaults(func=_serve, default_log="INFO")
 
     worker = sub.add_parser(
         "worker",
         help="run jobs of a workflow on this machine until it is complete",
         description="Register this machine as a compute node, then claim ready jobs that fit its "
         "free resources, run them and report back, until the workflow is complete or canceled. "
-        "Exit status 0 when the workflow completed (or the time limit was reached), 2 otherwise.",
+        "Exit status 0 when the workflow completed (or the end time or idle timeout came), 2 otherwise.",
     )
-    worker.add_argument("--server", required=True, help="server address, HOST:PORT")
+    _server_arg(worker)
     worker.add_argument("--workflow", type=int, required=True, help="workflow id")
-    worker.add_argument("--cpus", type=int, default=0, help="CPUs to offer (default: all of this machine)")
-    worker.add_argument("--memory", default="", help='memory to offer, e.g. "16g" (default: all)')
-    worker.add_argument("--gpus", type=int, default=0, help="GPUs to offer (default: 0)")
-    worker.add_argument("--label", default="", help="claim only jobs with this label")
-    worker.add_argument("--time-limit", type=float, default=0.0,
-                        help="seconds this worker may run; jobs longer than the time left are not claimed")
-    worker.add_argument("--output-dir", default="torc_output", help="where job stdout/stderr go")
-    worker.add_argument("--wait", type=float, default=60.0,
-                        help="longest wait for news from the server before claiming again (default: 60)")
-    worker.set_defaults(func=_worker)
+    _worker_args(worker)
+    worker.set_defaults(func=_worker, default_log="INFO")
+
+    run = sub.add_parser(
+        "run",
+        help="run a workflow spec to completion on this machine (no separate server)",
+        description="Start an embedded server on a local SQLite file, submit SPEC (torc YAML, JSON "
+        "or JSON5), run its jobs with a local worker until the workflow is complete, print a "
+        "summary. Exit status 0 when every job completed.",
+    )
+    run.add_argument("spec", help="workflow spec file (.yaml, .yml, .json, .json5)")
+    run.add_argument("--db", default="torc.db", help="SQLite database file (default: torc.db; kept afterwards)")
+    run.add_argument("--force", action="store_true", help="start even if input files are missing")
+    _worker_args(run)
+    run.set_defaults(func=_run, default_log="WARNING")
+
+    submit = sub.add_parser("submit", help="create a workflow from a spec file on a server; prints its id",
+                            description="Create the workflow described by SPEC on the server (large specs "
+                            "go in AddJobs batches) and print its id. Start it with `start`, or pass --start.")
+    _server_arg(submit)
+    submit.add_argument("spec", help="workflow spec file (.yaml, .yml, .json, .json5)")
+    submit.add_argument("--start", action="store_true", help="also start it (checks that input files exist)")
+    submit.add_argument("--force", action="store_true", help="with --start: start even if input files are missing")
+    submit.set_defaults(func=_submit, default_log="WARNING")
+
+    def client(name: str, help_text: str):
+        cmd = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        _server_arg(cmd)
+        cmd.add_argument("workflow", type=int, help="workflow id")
+        cmd.set_defaults(func=_client, default_log="WARNING")
+        return cmd
+
+    client("start", "initialize a workflow's jobs and start its first (or next) run")
+    restart = client("restart", "start the next run: jobs reset since the last run (and what needs them) run again")
+    restart.add_argument("--rerun-all", action="store_true", help="rerun every job, completed ones too")
+    status = client("status", "show a workflow's progress by job status")
+    status.add_argument("--watch", action="store_true", help="keep showing it as it changes, until complete")
+    jobs = client("jobs", "list a workflow's jobs")
+    jobs.add_argument("--status", action="append", default=[], metavar="STATUS",
+                      choices=[n.removeprefix("JOB_STATUS_").lower() for n in common_status_names()],
+                      help="only jobs with this status (repeatable)")
+    results = client("results", "list a workflow's job results (the current run)")
+    results.add_argument("--all-runs", action="store_true", help="every run and attempt")
+    events = client("events", "list a workflow's events")
+    events.add_argument("--follow", action="store_true", help="keep printing new events as they happen")
+    client("cancel", "cancel a workflow: running jobs are stopped, nothing new starts")
+    reset = client("reset", "return jobs to uninitialized so that `restart` runs them again")
+    reset.add_argument("--failed-only", action="store_true", help="only failed/canceled jobs and what depends on them")
+    reset.add_argument("--force", action="store_true", help="even while jobs are running")
     return parser
+
+
+def common_status_names() -> list[str]:
+    from ._pb import common_pb2
+
+    return [n for n in common_pb2.JobStatus.keys() if n != "JOB_STATUS_UNSPECIFIED"]
+
+
+def _server_arg(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--server", default=os.environ.get("TORC_SERVER", "127.0.0.1:50051"),
+                     help="server address HOST:PORT (default: $TORC_SERVER or 127.0.0.1:50051)")
+
+
+def _worker_args(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--cpus", type=int, default=0, help="CPUs to offer (default: all of this machine)")
+    cmd.add_argument("--memory", default="", help='memory to offer, e.g. "16g" (default: all of it)')
+    cmd.add_argument("--gpus", type=int, default=None, help="GPUs to offer (default: NVIDIA GPUs found)")
+    cmd.add_argument("--label", default="", help="claim only jobs with this label")
+    cmd.add_argument("--end-time", type=float, default=0.0,
+                     help="unix time this worker must be done by (default: the Slurm allocation's end "
+                     "when inside one)")
+    cmd.add_argument("--time-limit", type=float, default=0.0, help="seconds from now this worker may run")
+    cmd.add_argument("--idle-timeout", type=float, default=0.0,
+                     help="stop after this many seconds with nothing to run (default: never)")
+    cmd.add_argument("--output-dir", default="torc_output", help="where job stdout/stderr go (default: torc_output)")
+    cmd.add_argument("--wait", type=float, default=60.0,
+                     help="longest wait for news from the server before claiming again (default: 60)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=(args.log_level or args.default_log).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -123,6 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     except TorcError as exc:
         print(f"torc-grpc: {exc.message}", file=sys.stderr)
         return 1
+    except grpc.RpcError as exc:
+        print(f"torc-grpc: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     except (OSError, RuntimeError, ImportError) as exc:
         print(f"torc-grpc: {exc}", file=sys.stderr)
         return 1

@@ -26,9 +26,44 @@ from typing import Callable, Iterator, Optional
 
 import grpc
 
-from ._pb import common_pb2, event_pb2, event_pb2_grpc, worker_pb2, worker_pb2_grpc
+from ._pb import (
+    common_pb2,
+    event_pb2,
+    event_pb2_grpc,
+    job_pb2_grpc,
+    server_pb2_grpc,
+    worker_pb2,
+    worker_pb2_grpc,
+    workflow_pb2_grpc,
+)
 
 log = logging.getLogger("torc_grpc.client")
+
+
+@dataclass
+class Stubs:
+    """One stub per torc service on one channel."""
+
+    channel: grpc.Channel
+    workflow: workflow_pb2_grpc.WorkflowServiceStub
+    job: job_pb2_grpc.JobServiceStub
+    worker: worker_pb2_grpc.WorkerServiceStub
+    event: event_pb2_grpc.EventServiceStub
+    server: server_pb2_grpc.ServerServiceStub
+
+    @classmethod
+    def connect(cls, target: str, options: Optional[list] = None) -> "Stubs":
+        channel = grpc.insecure_channel(target, options=options or [])
+        return cls(
+            channel,
+            workflow_pb2_grpc.WorkflowServiceStub(channel),
+            job_pb2_grpc.JobServiceStub(channel),
+            worker_pb2_grpc.WorkerServiceStub(channel),
+            event_pb2_grpc.EventServiceStub(channel),
+            server_pb2_grpc.ServerServiceStub(channel),
+        )
+
+
 
 RETRYABLE = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.CANCELLED}

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, TypeVar
 
 import apsw
@@ -21,16 +20,12 @@ from torc_core.engine import Engine
 
 from ._pb import (
     common_pb2,
-    event_pb2_grpc,
     job_pb2,
     server_pb2,
-    job_pb2_grpc,
-    server_pb2_grpc,
     worker_pb2,
-    worker_pb2_grpc,
     workflow_pb2,
-    workflow_pb2_grpc,
 )
+from .client import Stubs
 from .server import RunningServer, ServerConfig, build_server
 
 T = TypeVar("T")
@@ -48,30 +43,6 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
         time.sleep(interval)
-
-
-@dataclass
-class Stubs:
-    """One stub per torc service on one channel."""
-
-    channel: grpc.Channel
-    workflow: workflow_pb2_grpc.WorkflowServiceStub
-    job: job_pb2_grpc.JobServiceStub
-    worker: worker_pb2_grpc.WorkerServiceStub
-    event: event_pb2_grpc.EventServiceStub
-    server: server_pb2_grpc.ServerServiceStub
-
-    @classmethod
-    def connect(cls, target: str, options: Optional[list] = None) -> "Stubs":
-        channel = grpc.insecure_channel(target, options=options or [])
-        return cls(
-            channel,
-            workflow_pb2_grpc.WorkflowServiceStub(channel),
-            job_pb2_grpc.JobServiceStub(channel),
-            worker_pb2_grpc.WorkerServiceStub(channel),
-            event_pb2_grpc.EventServiceStub(channel),
-            server_pb2_grpc.ServerServiceStub(channel),
-        )
 
 
 @contextlib.contextmanager

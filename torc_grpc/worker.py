@@ -49,6 +49,30 @@ RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_E
 S = common_pb2
 
 
+def detect_gpus() -> int:
+    """NVIDIA GPUs visible here (`nvidia-smi -L`); 0 without the tool."""
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU ")) if out.returncode == 0 else 0
+
+
+def slurm_end_time() -> float:
+    """Unix end time of the Slurm allocation this runs in; 0 outside one."""
+    if os.environ.get("SLURM_JOB_END_TIME", "").isdigit():
+        return float(os.environ["SLURM_JOB_END_TIME"])
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return 0.0
+    try:
+        out = subprocess.run(["squeue", "-h", "-j", job, "-o", "%e"], capture_output=True, text=True, timeout=30)
+        return time.mktime(time.strptime(out.stdout.strip(), "%Y-%m-%dT%H:%M:%S"))
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        log.warning("inside Slurm job %s but its end time is unknown; pass --end-time", job)
+        return 0.0
+
+
 def total_memory_bytes() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -64,9 +88,12 @@ class WorkerConfig:
         target: Server address, host:port.
         workflow_id: The workflow to work on.
         num_cpus, memory_bytes, num_gpus, num_nodes: The node's resources
-            (default: this machine's CPUs and memory).
-        end_time: Unix time the allocation ends (0 = never); claims only
-            take jobs whose runtime fits the time left.
+            (default: this machine's CPUs, memory and NVIDIA GPUs).
+        end_time: Unix time the allocation ends (default: the Slurm
+            allocation's end, else 0 = never). Claims only take jobs whose
+            runtime fits the time left; near the end, running jobs are
+            terminated and reported TERMINATED.
+        idle_timeout: Stop after this long with nothing to run (0 = never).
         label: Only jobs with this label are claimed ("" = unlabeled jobs).
         output_dir: Where each job's stdout/stderr go.
         wait_seconds: Longest wait for news before claiming again.
@@ -77,9 +104,11 @@ class WorkerConfig:
     workflow_id: int
     num_cpus: int = field(default_factory=lambda: os.cpu_count() or 1)
     memory_bytes: int = field(default_factory=total_memory_bytes)
-    num_gpus: int = 0
+    num_gpus: int = field(default_factory=detect_gpus)
     num_nodes: int = 1
-    end_time: float = 0.0
+    end_time: float = field(default_factory=slurm_end_time)
+    termination_margin: float = 30.0
+    idle_timeout: float = 0.0
     label: str = ""
     output_dir: str = "torc_output"
     wait_seconds: float = 60.0
@@ -94,7 +123,7 @@ class WorkerSummary:
     jobs_run: int = 0
     completed: int = 0
     failed: int = 0
-    #: Why the worker stopped: "complete", "canceled", "lease lost", "time up".
+    #: Why the worker stopped: "complete", "canceled", "lease lost", "time up", "idle".
     reason: str = ""
 
 
@@ -107,6 +136,7 @@ class _Running:
     job: common_pb2.Job
     proc: subprocess.Popen
     started: float
+    stderr_path: str
 
 
 class Worker:
@@ -122,6 +152,9 @@ class Worker:
         self._inbox: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
         self._running: dict[int, _Running] = {}
         self._stop = threading.Event()
+        self._terminating: set[int] = set()
+        self._last_busy = time.monotonic()
+        self._started = time.time()
         #: "complete", "canceled" or "lease lost" once the stream or heartbeat said so.
         self._final = ""
         self._backoff = Backoff(initial=0.05, maximum=2.0)
@@ -189,16 +222,66 @@ class Worker:
                 self._start(job)
             if ended and not self._running:
                 return ended
-            if self.config.end_time and time.time() >= self.config.end_time and not self._running:
+            deadline = self._deadline()
+            if deadline and time.time() >= deadline:
+                self._terminate_running()
                 return "time up"
-            if claimed:
-                continue  # there may be more that fits
-            self._wait()
+            if claimed or self._running:
+                self._last_busy = time.monotonic()
+                if claimed:
+                    continue  # there may be more that fits
+            idle_left = self.config.idle_timeout - (time.monotonic() - self._last_busy)
+            if self.config.idle_timeout and idle_left <= 0:
+                return "idle"
+            wait = self.config.wait_seconds
+            if deadline:
+                wait = min(wait, max(0.0, deadline - time.time()))
+            if self.config.idle_timeout:
+                wait = min(wait, idle_left)
+            self._wait(wait)
+
+    def _deadline(self) -> float:
+        """When running jobs must be terminated (0 = never): termination_margin
+        before the end time, or a tenth of the time there was if that is less."""
+        cfg = self.config
+        if not cfg.end_time:
+            return 0.0
+        return cfg.end_time - min(cfg.termination_margin, 0.1 * max(0.0, cfg.end_time - self._started))
+
+    def _terminate_running(self) -> None:
+        """End time: SIGTERM the jobs that support it, SIGKILL the others,
+        and report them all TERMINATED."""
+        if not self._running:
+            return
+        grace = max(0.0, min(10.0, self.config.end_time - time.time()))
+        for job_id, r in self._running.items():
+            self._terminating.add(job_id)
+            self._signal(r.proc, signal.SIGTERM if r.job.supports_termination else signal.SIGKILL)
+        end = time.monotonic() + grace
+        for r in list(self._running.values()):
+            try:
+                r.proc.wait(max(0.0, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._signal(r.proc, signal.SIGKILL)
+        done = []
+        while len(done) < len(self._running):
+            item = self._inbox.get(timeout=30)
+            if item[0] == "done":
+                done.append(item)
+        self._report(done)
+        log.info("end time: %d running jobs terminated", len(self._terminating))
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen, sig: int) -> None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
 
     def _resources(self, cpus: int, mem: int, gpus: int, nodes: int) -> common_pb2.Resources:
         left = 0.0
         if self.config.end_time:
-            left = max(1.0, self.config.end_time - time.time())
+            left = max(1.0, self._deadline() - time.time())
         return common_pb2.Resources(num_cpus=cpus, memory_bytes=mem, num_gpus=gpus, num_nodes=nodes,
                                     time_limit_seconds=left)
 
@@ -252,6 +335,8 @@ class Worker:
             if not (started.status == S.JOB_STATUS_RUNNING and started.compute_node_id == self.node):
                 log.warning("job %d not started: %s", job.id, err.details())
                 return  # taken away (reset, canceled, lease)
+        if job.output_file_paths and not started.output_file_paths:
+            started.output_file_paths.extend(job.output_file_paths)
         out = Path(self.config.output_dir)
         stem = f"job_{job.id}_{run_id}_{started.attempt_id}"
         env = {**os.environ, **dict(job.env), "TORC_WORKFLOW_ID": str(self.config.workflow_id),
@@ -262,7 +347,7 @@ class Worker:
         with open(out / f"{stem}.o", "wb") as stdout, open(out / f"{stem}.e", "wb") as stderr:
             proc = subprocess.Popen(command, shell=True, stdout=stdout, stderr=stderr, env=env,
                                     start_new_session=True)
-        self._running[job.id] = _Running(started, proc, time.time())
+        self._running[job.id] = _Running(started, proc, time.time(), str(out / f"{stem}.e"))
         self.summary.jobs_run += 1
         threading.Thread(target=self._reap, args=(job.id, proc), daemon=True).start()
 
@@ -285,9 +370,9 @@ class Worker:
             except queue.Empty:
                 return items
 
-    def _wait(self) -> None:
+    def _wait(self, timeout: float) -> None:
         try:
-            item = self._inbox.get(timeout=self.config.wait_seconds)
+            item = self._inbox.get(timeout=timeout)
         except queue.Empty:
             return
         self._inbox.put(item)  # handled by the loop
@@ -299,12 +384,17 @@ class Worker:
                 _kind, job_id, rc = item
                 r = self._running.pop(job_id)
                 finished[job_id] = (r.job, rc)
-                status = S.JOB_STATUS_COMPLETED if rc == 0 else S.JOB_STATUS_FAILED
+                if job_id in self._terminating:
+                    status = S.JOB_STATUS_TERMINATED
+                elif rc == 0 and self._missing_outputs(r):
+                    status = S.JOB_STATUS_FAILED
+                else:
+                    status = S.JOB_STATUS_COMPLETED if rc == 0 else S.JOB_STATUS_FAILED
                 completions.append(worker_pb2.CompleteJobRequest(
                     job_id=job_id, status=status, run_id=self._run_id(),
                     result=common_pb2.JobResult(return_code=rc, exec_time_seconds=time.time() - r.started,
                                                 compute_node_id=self.node, attempt_id=r.job.attempt_id)))
-                if rc == 0:
+                if status == S.JOB_STATUS_COMPLETED:
                     self.summary.completed += 1
                 else:
                     self.summary.failed += 1
@@ -335,6 +425,16 @@ class Worker:
         if done.returncode != 0:
             log.warning("job %d: recovery script exited %d: %s", job.id, done.returncode,
                         done.stderr.decode(errors="replace")[-500:])
+
+    def _missing_outputs(self, r: _Running) -> list[str]:
+        """Declared output files the job did not write (logged to its stderr file)."""
+        missing = [p for p in r.job.output_file_paths if not os.path.exists(p)]
+        if missing:
+            log.warning("job %d (%s) exited 0 but did not write %s: reported FAILED", r.job.id, r.job.name,
+                        ", ".join(missing))
+            with open(r.stderr_path, "a") as err:
+                err.write(f"torc-grpc worker: missing output files: {', '.join(missing)}\n")
+        return missing
 
     def _heartbeats(self, lease: float) -> None:
         interval = max(0.05, lease / 3) if lease > 0 else 30.0
@@ -368,8 +468,5 @@ class Worker:
 
     def _kill_all(self) -> None:
         for r in self._running.values():
-            try:
-                os.killpg(r.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            self._signal(r.proc, signal.SIGKILL)
 

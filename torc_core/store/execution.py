@@ -53,6 +53,8 @@ __all__ = [
     "ready_class_rows",
     "class_rows",
     "jobs_by_ids",
+    "OUTPUT_PATHS",
+    "output_paths",
     "job_state",
     "claim_jobs",
     "start_job",
@@ -121,6 +123,10 @@ FROM job j CROSS JOIN resource_requirements rr ON rr.id = j.resource_requirement
 READY_CLASS_ROWS = _CLASS_SELECT + "WHERE j.workflow_id = ? AND j.status = 2 ORDER BY j.id"
 CLASS_ROWS_BY_IDS = _CLASS_SELECT + "WHERE j.id IN ({}) ORDER BY j.id"
 JOBS_BY_IDS = _JOB_SELECT + "WHERE j.id IN ({}) ORDER BY j.id"
+OUTPUT_PATHS = """
+SELECT o.job_id, f.path FROM job_output_file o JOIN file f ON f.id = o.file_id
+WHERE o.job_id IN ({}) ORDER BY o.job_id, f.id
+"""
 JOB_STATE = """
 SELECT j.id, j.workflow_id, j.status, j.attempt_id, j.name, w.run_id, w.is_canceled,
     j.active_compute_node_id
@@ -218,6 +224,15 @@ def jobs_by_ids(conn: apsw.Connection, job_ids: Sequence[int]) -> dict[int, Job]
     for chunk in _chunks(list(job_ids)):
         for row in conn.execute(JOBS_BY_IDS.format(placeholders(len(chunk))), tuple(chunk)):
             out[row[0]] = _job(row)
+    return out
+
+
+def output_paths(conn: apsw.Connection, job_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Output file paths of the given jobs (jobs without outputs are absent)."""
+    out: dict[int, list[str]] = {}
+    for chunk in _chunks(list(job_ids)):
+        for job_id, path in conn.execute(OUTPUT_PATHS.format(placeholders(len(chunk))), tuple(chunk)):
+            out.setdefault(job_id, []).append(path)
     return out
 
 

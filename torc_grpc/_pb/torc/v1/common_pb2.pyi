@@ -244,7 +244,7 @@ class Workflow(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., user: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[str] = ..., jobs_sort_method: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., run_id: _Optional[int] = ..., is_canceled: _Optional[bool] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "workflow_id", "name", "command", "status", "attempt_id", "resource_requirements", "cancel_on_blocking_job_failure", "supports_termination", "priority", "label", "env", "scheduler_id", "invocation_script", "failure_handler_id", "compute_node_id", "depends_on_job_ids", "input_file_ids", "output_file_ids", "input_user_data_ids", "output_user_data_ids")
+    __slots__ = ("id", "workflow_id", "name", "command", "status", "attempt_id", "resource_requirements", "cancel_on_blocking_job_failure", "supports_termination", "priority", "label", "env", "scheduler_id", "invocation_script", "failure_handler_id", "compute_node_id", "depends_on_job_ids", "input_file_ids", "output_file_ids", "input_user_data_ids", "output_user_data_ids", "output_file_paths")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -273,6 +273,7 @@ class Job(_message.Message):
     OUTPUT_FILE_IDS_FIELD_NUMBER: _ClassVar[int]
     INPUT_USER_DATA_IDS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_USER_DATA_IDS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FILE_PATHS_FIELD_NUMBER: _ClassVar[int]
     id: int
     workflow_id: int
     name: str
@@ -294,7 +295,8 @@ class Job(_message.Message):
     output_file_ids: _containers.RepeatedScalarFieldContainer[int]
     input_user_data_ids: _containers.RepeatedScalarFieldContainer[int]
     output_user_data_ids: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., attempt_id: _Optional[int] = ..., resource_requirements: _Optional[_Union[ResourceRequirements, _Mapping]] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., priority: _Optional[int] = ..., label: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., scheduler_id: _Optional[int] = ..., invocation_script: _Optional[str] = ..., failure_handler_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., depends_on_job_ids: _Optional[_Iterable[int]] = ..., input_file_ids: _Optional[_Iterable[int]] = ..., output_file_ids: _Optional[_Iterable[int]] = ..., input_user_data_ids: _Optional[_Iterable[int]] = ..., output_user_data_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+    output_file_paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., attempt_id: _Optional[int] = ..., resource_requirements: _Optional[_Union[ResourceRequirements, _Mapping]] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., priority: _Optional[int] = ..., label: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., scheduler_id: _Optional[int] = ..., invocation_script: _Optional[str] = ..., failure_handler_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., depends_on_job_ids: _Optional[_Iterable[int]] = ..., input_file_ids: _Optional[_Iterable[int]] = ..., output_file_ids: _Optional[_Iterable[int]] = ..., input_user_data_ids: _Optional[_Iterable[int]] = ..., output_user_data_ids: _Optional[_Iterable[int]] = ..., output_file_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class JobResult(_message.Message):
     __slots__ = ("return_code", "exec_time_seconds", "compute_node_id", "attempt_id", "completion_time", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent")
