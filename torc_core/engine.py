@@ -455,8 +455,12 @@ class Engine(ExecutionMixin, LifecycleMixin):
 
     # ------------------------------------------------------------ status and reads
     def get_workflow_status(self, workflow_id: int) -> WorkflowStatus:
-        """Run id, flags, and job counts by status (from the in-memory graph)."""
-        wf = self._workflow(self._reader(), workflow_id)
+        """Run id, flags, job counts by status (from the in-memory graph) and
+        the newest event id (read before the counts, so a watcher that replays
+        from it sees every later change)."""
+        reader = self._reader()
+        wf = self._workflow(reader, workflow_id)
+        last_event = store.last_event_id(reader, workflow_id)
         state = self._states.get(workflow_id)
         if state is None:
             with self._write_lock:
@@ -469,6 +473,7 @@ class Engine(ExecutionMixin, LifecycleMixin):
             is_canceled=wf.is_canceled,
             is_complete=wf.is_canceled or not_done == 0,
             counts=counts,
+            last_event_id=last_event,
         )
 
     def get_job(self, job_id: int) -> Job:

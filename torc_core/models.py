@@ -243,6 +243,8 @@ class WorkflowStatus:
     is_complete: bool
     #: Index = status code; one count per JobStatus.
     counts: tuple[int, ...]
+    #: Newest event id of the workflow (0 = none).
+    last_event_id: int = 0
 
     @property
     def num_jobs(self) -> int:

@@ -111,12 +111,12 @@ def render_status(status: wpb.GetWorkflowStatusResponse, width: int = 40) -> str
 
 def watch_status(stubs: Stubs, workflow_id: int, out: TextIO) -> None:
     """Re-render the status line whenever the server records an event (pushed, not polled)."""
-    line = render_status(status_counts(stubs, workflow_id))
-    print(line, file=out, flush=True)
-    if status_counts(stubs, workflow_id).is_complete:
+    status = status_counts(stubs, workflow_id)
+    print(render_status(status), file=out, flush=True)
+    if status.is_complete:
         return
     last = 0.0
-    for event in watch_events(stubs.channel, workflow_id):
+    for event in watch_events(stubs.channel, workflow_id, replay_after=status.last_event_id):
         now = time.monotonic()
         final = event.event_type in ("workflow_complete", "workflow_canceled")
         if final or now - last >= 0.25:

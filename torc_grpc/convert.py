@@ -253,6 +253,7 @@ def workflow_status_to_pb(s: WorkflowStatus) -> wf_pb.GetWorkflowStatusResponse:
         is_complete=s.is_complete,
         counts=[wf_pb.JobStatusCount(status=st, count=n) for st, n in enumerate(s.counts)],
         num_jobs=s.num_jobs,
+        last_event_id=s.last_event_id,
     )
 
 

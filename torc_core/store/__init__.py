@@ -426,6 +426,7 @@ def _result(row: tuple) -> Result:
 INSERT_EVENT = """
 INSERT INTO event (workflow_id, timestamp_ms, event_type, severity, data) VALUES (?, ?, ?, ?, ?)
 """
+LAST_EVENT_ID = "SELECT max(id) FROM event WHERE workflow_id = ?"
 LIST_EVENTS = """
 SELECT id, workflow_id, timestamp_ms, event_type, severity, data FROM event
 WHERE workflow_id = ? AND id > ? AND severity >= ? ORDER BY id LIMIT ?
@@ -443,6 +444,10 @@ def insert_event(
     """Insert one event; `data` is its JSON text."""
     conn.execute(INSERT_EVENT, (workflow_id, timestamp_ms, event_type, int(severity), data))
     return conn.last_insert_rowid()
+
+
+def last_event_id(conn: apsw.Connection, workflow_id: int) -> int:
+    return _one(conn, LAST_EVENT_ID, (workflow_id,))[0] or 0
 
 
 def list_events(

@@ -143,18 +143,20 @@ class JobStatusCount(_message.Message):
     def __init__(self, status: _Optional[_Union[_common_pb2.JobStatus, str]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class GetWorkflowStatusResponse(_message.Message):
-    __slots__ = ("run_id", "is_canceled", "is_complete", "counts", "num_jobs")
+    __slots__ = ("run_id", "is_canceled", "is_complete", "counts", "num_jobs", "last_event_id")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     IS_CANCELED_FIELD_NUMBER: _ClassVar[int]
     IS_COMPLETE_FIELD_NUMBER: _ClassVar[int]
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     NUM_JOBS_FIELD_NUMBER: _ClassVar[int]
+    LAST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     run_id: int
     is_canceled: bool
     is_complete: bool
     counts: _containers.RepeatedCompositeFieldContainer[JobStatusCount]
     num_jobs: int
-    def __init__(self, run_id: _Optional[int] = ..., is_canceled: _Optional[bool] = ..., is_complete: _Optional[bool] = ..., counts: _Optional[_Iterable[_Union[JobStatusCount, _Mapping]]] = ..., num_jobs: _Optional[int] = ...) -> None: ...
+    last_event_id: int
+    def __init__(self, run_id: _Optional[int] = ..., is_canceled: _Optional[bool] = ..., is_complete: _Optional[bool] = ..., counts: _Optional[_Iterable[_Union[JobStatusCount, _Mapping]]] = ..., num_jobs: _Optional[int] = ..., last_event_id: _Optional[int] = ...) -> None: ...
 
 class CancelWorkflowRequest(_message.Message):
     __slots__ = ("workflow_id",)
