@@ -183,3 +183,22 @@ def test_worker_leaves_after_its_idle_timeout(tmp_path, db_path):
                               "--idle-timeout", "1")
         assert worker.wait(60) == 0
         assert "stopped: idle" in (tmp_path / "w" / "worker.out").read_text()
+
+
+def test_container_health_check_and_dockerfile(tmp_path, db_path):
+    with local_server(db_path) as (running, _stubs):
+        ok = subprocess.run([sys.executable, "-m", "torc_grpc.healthcheck", f"127.0.0.1:{running.port}"],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert ok.returncode == 0 and "SERVING" in ok.stdout
+    down = subprocess.run([sys.executable, "-m", "torc_grpc.healthcheck", f"127.0.0.1:{running.port}"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert down.returncode == 1
+    # No container engine here: check that what the Dockerfile copies and runs exists.
+    root = EXAMPLES.parent
+    lines = (root / "Dockerfile").read_text().splitlines()
+    for line in lines:
+        if line.startswith("COPY ") and "--from" not in line:
+            for src in line.split()[1:-1]:
+                assert (root / src).exists(), src
+    assert any("torc_grpc.healthcheck" in line for line in lines)
+    assert any(line.startswith("USER torc") for line in lines)
