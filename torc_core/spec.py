@@ -5,7 +5,7 @@ What a spec may hold (torc's names; older aliases in parentheses):
   user_data, resource_requirements, failure_handlers, parameters (shared by
   items that list them in use_parameters);
 * a job: name, command, invocation_script, depends_on (blocked_by_job_names),
-  depends_on_regexes, resource_requirements (resource_requirements_name),
+  depends_on_regexes (blocked_by_job_name_regexes), resource_requirements (resource_requirements_name),
   input_files (input_file_names), output_files (output_file_names),
   input_user_data (input_user_data_names), output_user_data
   (output_data_names), cancel_on_blocking_job_failure, supports_termination,
@@ -60,9 +60,10 @@ TOP_KEYS = {"name", "user", "description", "env", "jobs_sort_method", "jobs", "f
 TOP_IGNORED = {"slurm_schedulers", "schedulers", "actions", "resource_monitor", "compute_node_expiration_buffer_seconds",
                "compute_node_wait_for_new_jobs_seconds", "compute_node_ignore_workflow_completion",
                "compute_node_wait_for_healthy_database_minutes", "use_pending_failed", "project",
-               "metadata", "execution_config", "slurm_defaults", "enable_ro_crate", "use_srun"}
+               "metadata", "execution_config", "slurm_defaults", "enable_ro_crate", "use_srun",
+               "scheduling_rules"}
 JOB_KEYS = {"name", "command", "invocation_script", "depends_on", "blocked_by_job_names", "blocked_by",
-            "depends_on_regexes", "resource_requirements", "resource_requirements_name", "input_files",
+            "depends_on_regexes", "blocked_by_job_name_regexes", "resource_requirements", "resource_requirements_name", "input_files",
             "input_file_names", "output_files", "output_file_names", "input_user_data",
             "input_user_data_names", "output_user_data", "output_data_names", "output_user_data_names",
             "cancel_on_blocking_job_failure", "supports_termination", "priority", "label", "env",
@@ -70,6 +71,7 @@ JOB_KEYS = {"name", "command", "invocation_script", "depends_on", "blocked_by_jo
 JOB_IGNORED = {"scheduler", "scheduler_name", "schedule_compute_nodes", "resource_monitor", "stdio",
                "input_file_regexes", "output_file_regexes"}
 ALIASES = {"blocked_by_job_names": "depends_on", "blocked_by": "depends_on",
+           "blocked_by_job_name_regexes": "depends_on_regexes",
            "resource_requirements_name": "resource_requirements", "input_file_names": "input_files",
            "output_file_names": "output_files", "input_user_data_names": "input_user_data",
            "output_data_names": "output_user_data", "output_user_data_names": "output_user_data"}

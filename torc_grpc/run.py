@@ -35,6 +35,7 @@ def run_spec(spec_path: str, db: str, worker: WorkerConfig, *, force: bool = Fal
         print(f"workflow {submitted.workflow_id} ({loaded.spec.name!r}): {submitted.num_jobs} jobs, "
               f"run {run.run_id}, {run.num_ready} ready; database {db}", file=out, flush=True)
         worker.target, worker.workflow_id = target, submitted.workflow_id
+        worker.stop_when_stuck = True  # the only worker: nobody else could take what it cannot
         summary = Worker(worker, stubs.channel).run()
         status = commands.status_counts(stubs, submitted.workflow_id)
         print(commands.render_status(status), file=out)

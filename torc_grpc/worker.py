@@ -94,6 +94,8 @@ class WorkerConfig:
             runtime fits the time left; near the end, running jobs are
             terminated and reported TERMINATED.
         idle_timeout: Stop after this long with nothing to run (0 = never).
+        stop_when_stuck: Stop when nothing runs and ready jobs exist that
+            this node can never fit (for the only worker of `torc-grpc run`).
         label: Only jobs with this label are claimed ("" = unlabeled jobs).
         output_dir: Where each job's stdout/stderr go.
         wait_seconds: Longest wait for news before claiming again.
@@ -109,6 +111,7 @@ class WorkerConfig:
     end_time: float = field(default_factory=slurm_end_time)
     termination_margin: float = 30.0
     idle_timeout: float = 0.0
+    stop_when_stuck: bool = False
     label: str = ""
     output_dir: str = "torc_output"
     wait_seconds: float = 60.0
@@ -230,6 +233,8 @@ class Worker:
                 self._last_busy = time.monotonic()
                 if claimed:
                     continue  # there may be more that fits
+            elif self.config.stop_when_stuck and reason == "no ready job fits" and self._ready_count():
+                return "stuck: the ready jobs need more than this node offers"
             idle_left = self.config.idle_timeout - (time.monotonic() - self._last_busy)
             if self.config.idle_timeout and idle_left <= 0:
                 return "idle"
@@ -239,6 +244,11 @@ class Worker:
             if self.config.idle_timeout:
                 wait = min(wait, idle_left)
             self._wait(wait)
+
+    def _ready_count(self) -> int:
+        status = self._call(self.workflows.GetWorkflowStatus, workflow_pb2.GetWorkflowStatusRequest(
+            workflow_id=self.config.workflow_id))
+        return next((n.count for n in status.counts if n.status == S.JOB_STATUS_READY), 0)
 
     def _deadline(self) -> float:
         """When running jobs must be terminated (0 = never): termination_margin

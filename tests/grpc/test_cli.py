@@ -202,3 +202,25 @@ def test_container_health_check_and_dockerfile(tmp_path, db_path):
                 assert (root / src).exists(), src
     assert any("torc_grpc.healthcheck" in line for line in lines)
     assert any(line.startswith("USER torc") for line in lines)
+
+
+def test_large_spec_goes_through_add_jobs_batches(tmp_path, db_path):
+    (tmp_path / "big.yaml").write_text(
+        "name: big\njobs:\n  - name: 'j_{i}'\n    command: 'true'\n    parameters: {i: '1:12000'}\n"
+        "  - name: last\n    command: 'true'\n    depends_on_regexes: ['^j_1200']\n")
+    with local_server(db_path) as (running, stubs):
+        done = cli("submit", "big.yaml", "--server", f"127.0.0.1:{running.port}", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        wf = int(done.stdout)
+        events = {e.event_type: e.data for e in running.engine.list_events(wf).items}
+        assert '"num_jobs": 0' in events["workflow_created"] and '"count": 12001' in events["jobs_added"]
+        assert stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf)).num_ready == 12000
+
+
+def test_run_stops_when_no_job_can_ever_fit_this_machine(tmp_path):
+    (tmp_path / "huge.yaml").write_text(
+        "name: huge\nresource_requirements:\n  - {name: big, num_cpus: 4096, memory: 1g, runtime: PT1M}\n"
+        "jobs:\n  - {name: small, command: 'true'}\n  - {name: giant, command: 'true', resource_requirements: big}\n")
+    done = cli("run", "huge.yaml", cwd=tmp_path, timeout=120)
+    assert done.returncode == 1
+    assert "giant: ready" in done.stdout and "stuck: the ready jobs need more than this node offers" in done.stdout
