@@ -95,3 +95,34 @@ def test_failure_handler_from_add_jobs_retries_and_runs_the_recovery_script(tmp_
         assert marker.exists() and recovered.read_text() == "flaky 1 2\n"
         rows = stubs.job.ListResults(jpb.ListResultsRequest(workflow_id=wf, all_runs=True)).results
         assert sorted((r.attempt_id, r.return_code) for r in rows) == [(1, 2), (2, 0)]
+
+
+def test_missing_declared_output_fails_the_job(tmp_path, db_path):
+    jobs = [c.JobSpec(name="liar", command="true", output_files=["promised"]),
+            c.JobSpec(name="honest", command=f"echo ok > {tmp_path}/kept.txt", output_files=["kept"])]
+    files = [c.FileSpec(name="promised", path=str(tmp_path / "never.txt")),
+             c.FileSpec(name="kept", path=str(tmp_path / "kept.txt"))]
+    with local_server(db_path) as (running, stubs):
+        wf, ids = create(stubs, jobs, files=files)
+        worker = spawn_worker(f"127.0.0.1:{running.port}", wf, tmp_path / "w", "--cpus", "2", "--memory", "1g")
+        assert finished(worker) == 0
+        assert status_of(stubs, ids["liar"]) == S.JOB_STATUS_FAILED
+        assert status_of(stubs, ids["honest"]) == S.JOB_STATUS_COMPLETED
+        (err,) = (tmp_path / "w" / "out").glob(f"job_{ids['liar']}_*.e")
+        assert "missing output files" in err.read_text() and "never.txt" in err.read_text()
+
+
+def test_cancel_stops_the_worker_and_its_jobs(tmp_path, db_path):
+    pid_file = tmp_path / "sleeper.pid"
+    jobs = [c.JobSpec(name="sleeper", command=f"echo $$ > {pid_file}; exec sleep 120")]
+    with local_server(db_path) as (running, stubs):
+        wf, ids = create(stubs, jobs)
+        worker = spawn_worker(f"127.0.0.1:{running.port}", wf, tmp_path / "w", "--cpus", "1", "--memory", "1g")
+        wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=60, what="job running")
+        sleeper = int(pid_file.read_text())
+        stubs.workflow.CancelWorkflow(wpb.CancelWorkflowRequest(workflow_id=wf))
+        assert finished(worker) == 2  # told through WatchReadyJobs; exit status says "not complete"
+        assert "stopped: canceled" in (tmp_path / "w" / "worker.out").read_text()
+        wait_until(lambda: not os.path.exists(f"/proc/{sleeper}") or
+                   open(f"/proc/{sleeper}/stat").read().split()[2] == "Z", what="job process killed")
+        assert status_of(stubs, ids["sleeper"]) == S.JOB_STATUS_CANCELED
