@@ -120,6 +120,9 @@ class Engine(ExecutionMixin, LifecycleMixin):
         #: Stream subscribers; the server sets its limits (ServerConfig).
         self.notifier = Notifier()
         self._tx_events: list[Event] = []
+        #: complete_jobs calls waiting for the group commit (execution.py).
+        self._queue_lock = threading.Lock()
+        self._queued: list = []
         interval = interval_from_env() if unblock_interval is None else unblock_interval
         self.unblocker = Unblocker(self._unblock, interval)
         if recover:
@@ -478,6 +481,14 @@ class Engine(ExecutionMixin, LifecycleMixin):
 
     def get_job(self, job_id: int) -> Job:
         job = store.get_job(self._reader(), job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found", job_id=job_id)
+        return job
+
+    def job_brief(self, job_id: int) -> Job:
+        """A job without its relationship id lists: one query (the answer of
+        StartJob, CompleteJob and RetryJob; GetJob gives the lists)."""
+        job = store.jobs_by_ids(self._reader(), [job_id]).get(job_id)
         if job is None:
             raise NotFound(f"job {job_id} not found", job_id=job_id)
         return job

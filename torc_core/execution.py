@@ -179,14 +179,14 @@ class ExecutionMixin:
             state = self._states.get(wf_id)
             if state is not None:
                 state.graph.set_statuses([job_id], [JobStatus.RUNNING])
-        return self.get_job(job_id)
+        return self.job_brief(job_id)
 
     def complete_job(self, completion: Completion):
         """Record a terminal status and result; refusals raise with nothing written."""
         outcome = self.complete_jobs([completion])[0]
         if outcome is not None:
             raise outcome
-        return self.get_job(completion.job_id)
+        return self.job_brief(completion.job_id)
 
     def complete_jobs(self, completions: Sequence[Completion]) -> list[Optional[TorcError]]:
         """Complete many jobs in one transaction; per item None (ok) or the refusal."""
@@ -196,21 +196,48 @@ class ExecutionMixin:
         self, completions: Sequence[Completion]
     ) -> tuple[list[Optional[TorcError]], dict[int, str]]:
         """complete_jobs, plus the jobs a failure handler retried (job id ->
-        its rule's recovery script, "" for none)."""
-        outcomes: list[Optional[TorcError]] = []
-        done = AfterCommit()
+        its rule's recovery script, "" for none).
+
+        Group commit: the call queues its completions, then takes the write
+        lock; whoever gets the lock first commits every queued call's
+        completions in one transaction and the others find theirs done. A
+        refusal is per item and writes nothing for that item, so calls never
+        see each other's refusals; an unexpected error fails every call of
+        the transaction (nothing of it was committed).
+        """
+        ticket = _Ticket(completions)
+        with self._queue_lock:
+            self._queued.append(ticket)
         with self._write_lock:
+            if not ticket.done:
+                self._commit_queued_locked()
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.outcomes, ticket.retried
+
+    def _commit_queued_locked(self) -> None:
+        with self._queue_lock:
+            tickets, self._queued = self._queued, []
+        done = AfterCommit()
+        try:
             with self._tx() as c:
-                for item in completions:
-                    try:
-                        self._complete_one(c, item, done)
-                    except TorcError as exc:
-                        outcomes.append(exc)
-                    else:
-                        outcomes.append(None)
+                for ticket in tickets:
+                    for item in ticket.items:
+                        try:
+                            self._complete_one(c, item, done)
+                        except TorcError as exc:
+                            ticket.outcomes.append(exc)
+                        else:
+                            ticket.outcomes.append(None)
             self._after_completions_locked(done)
+        except Exception as exc:  # handed to every waiting call; the leader raises it too
+            for ticket in tickets:
+                ticket.error, ticket.done = exc, True
+            return
+        for ticket in tickets:
+            ticket.retried = {j.job_id: done.retried[j.job_id] for j in ticket.items if j.job_id in done.retried}
+            ticket.done = True
         self.unblocker.submit(done.handoff)
-        return outcomes, done.retried
 
     def _after_completions_locked(self, done: "AfterCommit") -> None:
         """Bring the in-memory state in line after a commit of completions
@@ -336,6 +363,19 @@ def check_run(job_id: int, workflow_id: int, run_id: int, current_run: int) -> N
         raise InvalidTransition(
             f"job {job_id}: stale run_id {run_id}, workflow {workflow_id} is on run {current_run}"
         )
+
+
+class _Ticket:
+    """One complete_jobs call waiting in the group commit."""
+
+    __slots__ = ("items", "outcomes", "retried", "error", "done")
+
+    def __init__(self, items: Sequence[Completion]) -> None:
+        self.items = list(items)
+        self.outcomes: list[Optional[TorcError]] = []
+        self.retried: dict[int, str] = {}
+        self.error: Optional[Exception] = None
+        self.done = False
 
 
 class AfterCommit:

@@ -177,7 +177,7 @@ class LifecycleMixin:
                 done.ready.append((wf_id, job_id))
                 self._after_completions_locked(done)
         log.info("job %d retried: attempt %d", job_id, attempt + 1)
-        return self.get_job(job_id)
+        return self.job_brief(job_id)
 
     # ------------------------------------------------------------ leases
     def heartbeat(self, compute_node_id: int) -> tuple[float, list[int]]:

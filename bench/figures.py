@@ -1,0 +1,446 @@
+"""The figures of design.md section 5, one function each (bench/run.py runs them).
+
+Each returns a Figure: the measured value beside its target and anchor, and
+how it was measured. Sizes come from the run mode (SIZES in run.py). Load
+comes from separate client processes on 127.0.0.1 where the figure is about
+the server under load; figures about one component run in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from torc_core import _reference, kernels, store  # noqa: E402
+from torc_core.db import open_connection  # noqa: E402
+from torc_core.engine import Engine  # noqa: E402
+from torc_core.models import (  # noqa: E402
+    ClaimRequest,
+    JobBatch,
+    JobSpec,
+    ResourceRequirementsSpec,
+    Resources,
+    WorkflowSpec,
+)
+from torc_grpc._pb import common_pb2 as c  # noqa: E402
+from torc_grpc._pb import server_pb2 as spb  # noqa: E402
+from torc_grpc._pb import worker_pb2 as kpb  # noqa: E402
+from torc_grpc._pb import workflow_pb2 as wpb  # noqa: E402
+from torc_grpc.client import Stubs  # noqa: E402
+from torc_grpc.testing import spawn_server  # noqa: E402
+
+GiB = 1024**3
+
+
+@dataclass
+class Figure:
+    name: str
+    value: str
+    target: str
+    anchor: str
+    met: Optional[bool]
+    how: str
+    details: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def pct(samples: list[float], q: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def random_dag_specs(n: int, degree: int, seed: int, prefix: str = "j") -> list[JobSpec]:
+    """n jobs; each job after the first 10% depends on `degree` random earlier ones."""
+    rng = random.Random(seed)
+    head = max(1, n // 10)
+    return [JobSpec(name=f"{prefix}{i}", command="true",
+                    depends_on=tuple(sorted({f"{prefix}{rng.randrange(i)}" for _ in range(degree)})) if i >= head
+                    else ()) for i in range(n)]
+
+
+# ------------------------------------------------------------------ server under client load
+
+
+class Server:
+    """`torc-grpc serve` as its own process, for figures measured over gRPC."""
+
+    def __init__(self, tmp: str, name: str, *args: str) -> None:
+        self.proc, self.port = spawn_server(os.path.join(tmp, f"{name}.db"), os.path.join(tmp, f"{name}.log"), *args)
+        self.target = f"127.0.0.1:{self.port}"
+        self.stubs = Stubs.connect(self.target, options=[("grpc.max_send_message_length", 64 * 2**20),
+                                                          ("grpc.max_receive_message_length", 64 * 2**20)])
+
+    def rss_mib(self, key: str = "VmRSS") -> float:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def close(self) -> None:
+        self.stubs.channel.close()
+        self.proc.terminate()
+        self.proc.wait(120)
+
+    def workflow(self, jobs: list, claim: bool = True) -> tuple[int, int, list[int]]:
+        """Create and start; with claim, claim every job for one node. Returns (wf, run, job ids)."""
+        wf = self.stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="bench")),
+                                                timeout=600).workflow.id
+        batches = (wpb.AddJobsRequest(workflow_id=wf, jobs=jobs[k:k + 10_000]) for k in range(0, len(jobs), 10_000))
+        self.stubs.workflow.AddJobs(batches, timeout=3600)
+        run = self.stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf), timeout=3600).run_id
+        ids: list[int] = []
+        if claim:
+            while True:
+                got = self.stubs.worker.ClaimNextJobs(kpb.ClaimNextJobsRequest(workflow_id=wf, limit=10_000),
+                                                      timeout=600).jobs
+                if not got:
+                    break
+                ids += [j.id for j in got]
+        return wf, run, ids
+
+
+def _client(target: str, kind: str, run: int, ids: list[int], threads: int, seconds: float, queue) -> None:
+    """One client process: `threads` threads calling as fast as they can for
+    `seconds` (or until their ids run out); puts (calls, completions, elapsed)."""
+    stubs = Stubs.connect(target)
+    counts = [0] * threads
+    items = [0] * threads
+    start = time.perf_counter()
+    deadline = start + seconds
+    chunks = [ids[k::threads] for k in range(threads)]
+
+    def work(k: int) -> None:
+        mine = chunks[k]
+        pos = 0
+        while time.perf_counter() < deadline:
+            if kind == "ping":
+                stubs.server.Ping(spb.PingRequest(), timeout=30)
+                n = 0
+            elif kind == "complete":
+                if pos >= len(mine):
+                    return
+                stubs.worker.CompleteJob(kpb.CompleteJobRequest(
+                    job_id=mine[pos], status=c.JOB_STATUS_COMPLETED, run_id=run), timeout=30)
+                pos, n = pos + 1, 1
+            else:  # batch of 1,000
+                if pos >= len(mine):
+                    return
+                batch = mine[pos:pos + 1000]
+                stubs.worker.CompleteJobs(kpb.CompleteJobsRequest(completions=[
+                    kpb.CompleteJobRequest(job_id=j, status=c.JOB_STATUS_COMPLETED, run_id=run) for j in batch]),
+                    timeout=60)
+                pos, n = pos + len(batch), len(batch)
+            counts[k] += 1
+            items[k] += n
+
+    pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    queue.put((sum(counts), sum(items), time.perf_counter() - start))
+    stubs.channel.close()
+
+
+def client_load(target: str, kind: str, run: int, ids: list[int], procs: int, threads: int,
+                seconds: float) -> tuple[float, float]:
+    """(calls/s, items/s) over `procs` client processes."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    parts = [ids[k::procs] for k in range(procs)]
+    workers = [ctx.Process(target=_client, args=(target, kind, run, parts[k], threads, seconds, queue))
+               for k in range(procs)]
+    for w in workers:
+        w.start()
+    got = [queue.get(timeout=seconds + 300) for _ in workers]
+    for w in workers:
+        w.join(60)
+    elapsed = max(e for _c, _i, e in got)
+    return sum(c_ for c_, _i, _e in got) / elapsed, sum(i for _c, i, _e in got) / elapsed
+
+
+def f1_noop_vs_complete(tmp: str, size: dict) -> Figure:
+    procs, threads, seconds = size["procs"], size["threads"], size["seconds"]
+    server = Server(tmp, "f1")
+    try:
+        jobs = [c.JobSpec(name=f"j{i}", command="true") for i in range(size["f1_jobs"])]
+        _wf, run, ids = server.workflow(jobs)
+        ping, _ = client_load(server.target, "ping", run, [], procs, threads, seconds)
+        complete, _ = client_load(server.target, "complete", run, ids, procs, threads, seconds)
+    finally:
+        server.close()
+    ratio = complete / ping
+    return Figure(
+        "no-op RPC ceiling vs CompleteJob", f"{ratio:.2f} ({complete:.0f} vs {ping:.0f} calls/s)", ">= 0.7",
+        "Torc: 2,000 completions/s", ratio >= 0.7,
+        f"{procs} client processes x {threads} threads for {seconds:g} s each; Ping, then CompleteJob on "
+        "pre-claimed jobs; same server", {"ping_per_s": ping, "complete_per_s": complete})
+
+
+def f2_batched_completions(tmp: str, size: dict) -> Figure:
+    server = Server(tmp, "f2")
+    try:
+        jobs = [c.JobSpec(name=f"j{i}", command="true") for i in range(size["f2_jobs"])]
+        _wf, run, ids = server.workflow(jobs)
+        _calls, per_s = client_load(server.target, "batch", run, ids, size["procs"], 2, 600)
+    finally:
+        server.close()
+    return Figure("CompleteJobs (batched)", f"{per_s:,.0f} completions/s", ">= 20,000/s", "Torc: 2,000/s",
+                  per_s >= 20_000, f"{len(ids):,} pre-claimed jobs completed in batches of 1,000 by "
+                  f"{size['procs']} processes x 2 threads", {"completions_per_s": per_s})
+
+
+# ------------------------------------------------------------------ components in process
+
+
+def f4_unblocking_kernel(tmp: str, size: dict) -> list[Figure]:
+    n, batch = size["f4_jobs"], 10_000
+    engine = Engine(os.path.join(tmp, "f4.db"))
+    try:
+        wf, _ = engine.create_workflow(WorkflowSpec(name="f4"))
+        specs = random_dag_specs(n, 2, seed=4)
+        engine.add_jobs(JobBatch(wf.id, tuple(specs[k:k + 20_000])) for k in range(0, n, 20_000))
+        engine.start_workflow(wf.id)
+    finally:
+        engine.close()
+    conn = open_connection(os.path.join(tmp, "f4.db"))
+    try:
+        arrays = store.load_graph_arrays(conn, wf.id)
+        edges = len(arrays[3])
+        t0 = time.perf_counter()
+        kernels.Graph(*arrays).initialize(False)
+        init_s = time.perf_counter() - t0
+        ready = [j for j, s in zip(arrays[0], arrays[1]) if s == 2][:batch]
+        timings = {}
+        for label, cls in (("kernel", kernels.Graph), ("twin", _reference.Graph)):
+            graph = cls(*arrays)
+            t0 = time.perf_counter()
+            newly, canceled = graph.complete(ready, [5] * len(ready))
+            timings[label] = time.perf_counter() - t0
+        conn.execute("BEGIN IMMEDIATE")  # both write paths are measured, then rolled back
+        t0 = time.perf_counter()
+        store.write_unblocked(conn, ready, newly, canceled)
+        timings["kernel_writes"] = time.perf_counter() - t0 + timings["kernel"]
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN IMMEDIATE")
+        for j in ready:
+            store.complete_job(conn, j, 5, True)
+        t0 = time.perf_counter()
+        store.sql_unblock(conn, wf.id)
+        timings["sql"] = time.perf_counter() - t0
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    ready_set = set(ready)
+    out_edges = sum(1 for b in arrays[4] if b in ready_set)
+    speedup = timings["sql"] / timings["kernel"]
+    return [
+        Figure("Unblocking kernel vs SQL reference", f"{speedup:.0f}x (kernel {timings['kernel'] * 1000:.1f} ms, "
+               f"SQL {timings['sql'] * 1000:.0f} ms, twin {timings['twin'] * 1000:.0f} ms; kernel + writes "
+               f"{timings['kernel_writes'] * 1000:.0f} ms)", ">= 20x", "set-based SQL (torc's approach)",
+               speedup >= 20, f"{batch:,} completions in a {n:,}-job / {edges:,}-edge random DAG; same batch "
+               "for the kernel, its pure-Python twin and store.sql_unblock", {**timings, "jobs": n, "edges": edges}),
+        Figure("kernel edges/s", f"{edges / init_s / 1e6:.1f} M edges/s (initialize: {edges:,} edges in "
+               f"{init_s * 1000:.0f} ms); batch: {out_edges:,} edges in {timings['kernel'] * 1000:.1f} ms",
+               ">= 5 M edges/s", "", edges / init_s >= 5e6,
+               "Graph.initialize (Kahn) over every edge, and the out-edges walked by the batch above",
+               {"init_s": init_s, "edges": edges}),
+    ]
+
+
+def f5_claims(tmp: str, size: dict) -> Figure:
+    engine = Engine(os.path.join(tmp, "f5.db"))
+    rows = {}
+    try:
+        for classes in (20, 2000):
+            rr = tuple(ResourceRequirementsSpec(name=f"r{k}", num_cpus=1 + k % 4, memory=f"{64 + k}m")
+                       for k in range(classes))
+            for ready in size["f5_ready"]:
+                wf, _ = engine.create_workflow(WorkflowSpec(name=f"c{classes}-{ready}", resource_requirements=rr))
+                engine.add_jobs(JobBatch(wf.id, tuple(
+                    JobSpec(name=f"f{i}", command="x", resource_requirements=f"r{i % classes}")
+                    for i in range(k, min(ready, k + 20_000)))) for k in range(0, ready, 20_000))
+                engine.start_workflow(wf.id)
+                samples = []
+                for _ in range(200):  # 800 jobs at most: every claim still finds ready jobs
+                    t0 = time.perf_counter()
+                    engine.claim_jobs(ClaimRequest(wf.id, resources=Resources(8, 32 * GiB, 0, 1), limit=4))
+                    samples.append((time.perf_counter() - t0) * 1000)
+                rows[(classes, ready)] = (statistics.median(samples), pct(samples, 0.99))
+                engine.delete_workflow(wf.id)
+    finally:
+        engine.close()
+    small, big = min(size["f5_ready"]), max(size["f5_ready"])
+    worst = max(rows[(k, big)][0] / rows[(k, small)][0] for k in (20, 2000))
+    table = "; ".join(f"{k} classes/{r:,} ready p50 {p50:.3f} p99 {p99:.3f} ms" for (k, r), (p50, p99) in rows.items())
+    return Figure("ClaimJobs", f"p50 ratio {big:,}/{small:,} ready: {worst:.2f} (worst of 20 and 2,000 classes)",
+                  "<= 1.5", "single ORDER BY LIMIT: 11 ms at 100k ready", worst <= 1.5,
+                  "Engine.claim_jobs in process (limit 4, 8 CPUs/32 GiB), 200 claims per case: " + table,
+                  {f"{k}/{r}": v for (k, r), v in rows.items()})
+
+
+def f6_million(tmp: str, size: dict) -> Figure:
+    n = size["f6_jobs"]
+    server = Server(tmp, "f6")
+    try:
+        specs = random_dag_specs(n, 2, seed=6)
+        pb_jobs = [c.JobSpec(name=j.name, command=j.command, depends_on=j.depends_on) for j in specs]
+        edges = sum(len(j.depends_on) for j in specs)
+        base = server.rss_mib()
+        t0 = time.perf_counter()
+        wf = server.stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="big")),
+                                                  timeout=600).workflow.id
+        server.stubs.workflow.AddJobs((wpb.AddJobsRequest(workflow_id=wf, jobs=pb_jobs[k:k + 10_000])
+                                       for k in range(0, n, 10_000)), timeout=3600)
+        created = time.perf_counter() - t0
+        server.stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf), timeout=3600)
+        total = time.perf_counter() - t0
+        peak = server.rss_mib("VmHWM")
+    finally:
+        server.close()
+    return Figure(f"{n:,} jobs", f"create + initialize {total:.1f} s (AddJobs {created:.1f} s); server peak RSS "
+                  f"{peak:,.0f} MiB (idle {base:.0f})", "<= 60 s, <= 1.5 GB (at 1,000,000 jobs)", "",
+                  total <= 60 * n / 1_000_000 and peak <= 1536 * max(0.1, n / 1_000_000),
+                  f"{n:,} jobs, {edges:,} edges (2 random earlier blockers each) over AddJobs batches of 10,000 "
+                  "from one client, then StartWorkflow; server as its own process",
+                  {"create_s": created, "total_s": total, "peak_rss_mib": peak, "edges": edges})
+
+
+# ------------------------------------------------------------------ streams (bench/streams.py)
+
+
+def f3_ready_latency(tmp: str, size: dict) -> Figure:
+    import streams  # noqa: PLC0415 (sibling bench script)
+
+    server = Server(tmp, "f3")
+    try:
+        lat, achieved = streams.push_latency(server.stubs, size["f3_completions"], 1000.0)
+    finally:
+        server.close()
+    p50, p99 = statistics.median(lat), pct(lat, 0.99)
+    return Figure("ready latency", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms at {achieved:.0f} completions/s",
+                  "p99 <= 50 ms at 1,000/s", "Torc: its 5-60 s unblocking interval", p99 <= 50,
+                  f"CompleteJob(a_i) returns -> b_i's id on an observer WatchReadyJobs stream; "
+                  f"{size['f3_completions']:,} pairs offered at 1,000/s by 4 client threads",
+                  {"p50_ms": p50, "p99_ms": p99, "achieved_per_s": achieved})
+
+
+def f7_subscribers(tmp: str, size: dict) -> list[Figure]:
+    import streams  # noqa: PLC0415
+
+    out = []
+    for n in size["f7_subscribers"]:
+        server = Server(tmp, f"f7-{n}", "--max-streams", str(n + 100))
+        try:
+            fo = streams.fan_out_and_memory(server.stubs, server.proc.pid, server.port, n, rounds=3,
+                                            settle_threads=False)
+        finally:
+            server.close()
+        per_sub = (fo["open"][0] - fo["idle"][0]) * 1024 / n
+        idle99, open99 = pct(fo["unary_idle"], 0.99), pct(fo["unary_open"], 0.99)
+        out.append(Figure(
+            f"subscriber fan-out ({n:,})", f"all {n:,} hold the event after {statistics.median(fo['fan_out_ms']):.0f} ms; "
+            f"{per_sub:.0f} KiB per subscriber; unary p99 {idle99:.1f} -> {open99:.1f} ms",
+            "workers reached within 200 ms; unary p99 within 2x; ~50 KB each", "",
+            open99 <= 2 * max(idle99, 1.0), f"{n:,} observer streams (one aio client process, 4 channels); "
+            "time from CompleteJob returning to the last observer holding the id (median of 3)",
+            {k: v for k, v in fo.items() if k != "unary_idle" and k != "unary_open"}))
+    return out
+
+
+def _sim_workers(target: str, wf: int, run: int, workers: int, queue) -> None:
+    """One client process of simulated workers: each claims up to 4 zero-length
+    jobs (long poll), completes them in one CompleteJobs, until the workflow is complete."""
+    stubs = Stubs.connect(target)
+    done = [0] * workers
+
+    def worker(k: int) -> None:
+        node = stubs.worker.RegisterComputeNode(kpb.RegisterComputeNodeRequest(
+            workflow_id=wf, hostname=f"sim{os.getpid()}-{k}", resources=c.Resources(num_cpus=4, memory_bytes=16 * GiB,
+                                                                                    num_nodes=1)), timeout=60)
+        res = c.Resources(num_cpus=4, memory_bytes=16 * GiB, num_nodes=1)
+        while True:
+            resp = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(
+                workflow_id=wf, compute_node_id=node.compute_node_id, resources=res, limit=4, wait_seconds=10),
+                timeout=60)
+            if resp.jobs:
+                stubs.worker.CompleteJobs(kpb.CompleteJobsRequest(completions=[
+                    kpb.CompleteJobRequest(job_id=j.id, status=c.JOB_STATUS_COMPLETED, run_id=run,
+                                           result=c.JobResult(compute_node_id=node.compute_node_id))
+                    for j in resp.jobs]), timeout=60)
+                done[k] += len(resp.jobs)
+            elif "complete" in resp.reason:
+                return
+
+    pool = [threading.Thread(target=worker, args=(k,)) for k in range(workers)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    queue.put(sum(done))
+    stubs.channel.close()
+
+
+def f8_end_to_end(tmp: str, size: dict) -> Figure:
+    n, layer, workers, procs = size["f8_jobs"], size["f8_layer"], size["f8_workers"], size["procs"]
+    rng = random.Random(8)
+    jobs = []
+    for i in range(n):
+        lay, k = divmod(i, layer)
+        deps = sorted({f"j{(lay - 1) * layer + rng.randrange(layer)}" for _ in range(2)}) if lay else []
+        jobs.append(c.JobSpec(name=f"j{i}", command="true", depends_on=deps))
+    server = Server(tmp, "f8", "--max-workers", str(workers + 32))
+    try:
+        wf, run, _ = server.workflow(jobs, claim=False)
+        ctx = multiprocessing.get_context("spawn")
+        queue = ctx.Queue()
+        t0 = time.perf_counter()
+        clients = [ctx.Process(target=_sim_workers, args=(server.target, wf, run, workers // procs, queue))
+                   for _ in range(procs)]
+        for p in clients:
+            p.start()
+        completed = sum(queue.get(timeout=1800) for _ in clients)
+        elapsed = time.perf_counter() - t0
+        for p in clients:
+            p.join(60)
+    finally:
+        server.close()
+    return Figure("end to end", f"{completed / elapsed:,.0f} jobs/s ({completed:,} jobs in {elapsed:.1f} s)",
+                  "(no target; profile share: not measured yet)", "Torc: 2,000 completions/s", None,
+                  f"{workers} simulated workers ({procs} processes, threads) on a {n:,}-job layered DAG "
+                  f"({layer} per layer, 2 blockers each), zero-length jobs: long-poll ClaimJobs (limit 4) + "
+                  "CompleteJobs", {"jobs": completed, "seconds": elapsed})
+
+
+FIGURES = {
+    "f1": f1_noop_vs_complete,
+    "f2": f2_batched_completions,
+    "f3": f3_ready_latency,
+    "f4": f4_unblocking_kernel,
+    "f5": f5_claims,
+    "f6": f6_million,
+    "f7": f7_subscribers,
+    "f8": f8_end_to_end,
+}
+
+
+def run_figure(key: str, size: dict) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as tmp:
+        got = FIGURES[key](tmp, size)
+    return got if isinstance(got, list) else [got]
+
+
+__all__ = ["FIGURES", "Figure", "run_figure"]

@@ -1,0 +1,53 @@
+"""CompleteJob(s) group commit: concurrent calls share transactions, and each
+call still gets exactly its own outcomes."""
+
+from __future__ import annotations
+
+import threading
+
+from torc_core import store
+from torc_core.engine import Engine
+from torc_core.errors import InvalidTransition, NotFound
+from torc_core.models import Completion, JobSpec, JobStatus, WorkflowSpec
+
+
+def test_concurrent_calls_get_their_own_outcomes(tmp_path):
+    engine = Engine(str(tmp_path / "g.db"))
+    try:
+        wf, ids = engine.create_workflow(WorkflowSpec(name="g", jobs=tuple(
+            JobSpec(name=f"j{i}", command="x") for i in range(800))))
+        run = engine.start_workflow(wf.id).run_id
+        engine.claim_next_jobs(wf.id, limit=800)
+        jobs = sorted(ids.values())
+        results: dict[int, list] = {}
+        start = threading.Barrier(8)
+
+        def call(k: int) -> None:
+            start.wait()
+            mine = jobs[k * 100:(k + 1) * 100]
+            got = []
+            for n in range(0, 100, 5):  # every call: 4 good items and 1 refusal per batch
+                batch = [Completion(j, JobStatus.COMPLETED, run) for j in mine[n:n + 4]]
+                batch.append(Completion(mine[n + 4], JobStatus.COMPLETED, run + 1) if k % 2
+                             else Completion(10_000 + k, JobStatus.COMPLETED, run))
+                got.append(engine.complete_jobs(batch))
+            results[k] = got
+
+        threads = [threading.Thread(target=call, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for k, calls in results.items():
+            for outcomes in calls:
+                assert outcomes[:4] == [None] * 4
+                assert isinstance(outcomes[4], InvalidTransition if k % 2 else NotFound)
+        assert len(results) == 8
+        assert engine.unblocker.flush(30)
+        rows = store.list_results(engine._reader(), wf.id, True, 0, [], 0, 10_000)
+        refused = {jobs[k * 100 + n + 4] for k in range(1, 8, 2) for n in range(0, 100, 5)}
+        assert sorted(r.job_id for r in rows) == sorted(set(jobs[:800]) - refused
+                                                        - {jobs[k * 100 + n + 4] for k in range(0, 8, 2)
+                                                           for n in range(0, 100, 5)})
+    finally:
+        engine.close()
