@@ -182,10 +182,11 @@ class ExecutionMixin:
         return self.job_brief(job_id)
 
     def complete_job(self, completion: Completion):
-        """Record a terminal status and result; refusals raise with nothing written."""
-        outcome = self.complete_jobs([completion])[0]
-        if outcome is not None:
-            raise outcome
+        """Record a terminal status and result; refusals raise with nothing
+        written. Returns the job as the completion left it."""
+        ticket = self._group_commit([completion])
+        if ticket.outcomes[0] is not None:
+            raise ticket.outcomes[0]
         return self.job_brief(completion.job_id)
 
     def complete_jobs(self, completions: Sequence[Completion]) -> list[Optional[TorcError]]:
@@ -205,6 +206,10 @@ class ExecutionMixin:
         see each other's refusals; an unexpected error fails every call of
         the transaction (nothing of it was committed).
         """
+        ticket = self._group_commit(completions)
+        return ticket.outcomes, ticket.retried
+
+    def _group_commit(self, completions: Sequence[Completion]) -> "_Ticket":
         ticket = _Ticket(completions)
         with self._queue_lock:
             self._queued.append(ticket)
@@ -213,7 +218,7 @@ class ExecutionMixin:
                 self._commit_queued_locked()
         if ticket.error is not None:
             raise ticket.error
-        return ticket.outcomes, ticket.retried
+        return ticket
 
     def _commit_queued_locked(self) -> None:
         with self._queue_lock:
@@ -260,6 +265,7 @@ class ExecutionMixin:
             self._announce_locked(wf_id, rows, False)
 
     def _complete_one(self, c: apsw.Connection, item: Completion, done: "AfterCommit") -> None:
+        """Validate and write one completion (a refusal writes nothing)."""
         if item.status not in TERMINAL_STATUSES:
             raise InvalidArgument(
                 f"job {item.job_id}: status {item.status} is not terminal "

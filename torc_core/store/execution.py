@@ -130,7 +130,7 @@ WHERE o.job_id IN ({}) ORDER BY o.job_id, f.id
 JOB_STATE = """
 SELECT j.id, j.workflow_id, j.status, j.attempt_id, j.name, w.run_id, w.is_canceled,
     j.active_compute_node_id
-FROM job j CROSS JOIN workflow w ON w.id = j.workflow_id WHERE j.id = ?
+FROM job j CROSS JOIN workflow w ON w.id = j.workflow_id WHERE j.id IN (?)
 """
 # Claimed jobs are PENDING for one compute node.
 CLAIM_JOB = "UPDATE job SET status = 3, active_compute_node_id = ? WHERE id = ? AND status = 2"
