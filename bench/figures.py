@@ -238,10 +238,21 @@ def f4_unblocking_kernel(tmp: str, size: dict) -> list[Figure]:
         conn.execute("BEGIN IMMEDIATE")
         for j in ready:
             store.complete_job(conn, j, 5, True)
+        conn.execute("SAVEPOINT before")
+        t0 = time.perf_counter()
+        store.sql_unblock_batch(conn, ready)
+        timings["sql"] = time.perf_counter() - t0
+        after_batch = conn.execute("SELECT count(*) FROM job WHERE workflow_id = ? AND status = 2",
+                                   (wf.id,)).fetchall()[0][0]
+        conn.execute("ROLLBACK TO before")
         t0 = time.perf_counter()
         store.sql_unblock(conn, wf.id)
-        timings["sql"] = time.perf_counter() - t0
+        timings["sql_whole_workflow"] = time.perf_counter() - t0
+        after_full = conn.execute("SELECT count(*) FROM job WHERE workflow_id = ? AND status = 2",
+                                  (wf.id,)).fetchall()[0][0]
         conn.execute("ROLLBACK")
+        if after_batch != after_full:
+            raise AssertionError(f"the two SQL references disagree: {after_batch} vs {after_full} ready")
     finally:
         conn.close()
     ready_set = set(ready)
@@ -249,10 +260,14 @@ def f4_unblocking_kernel(tmp: str, size: dict) -> list[Figure]:
     speedup = timings["sql"] / timings["kernel"]
     return [
         Figure("Unblocking kernel vs SQL reference", f"{speedup:.0f}x (kernel {timings['kernel'] * 1000:.1f} ms, "
-               f"SQL {timings['sql'] * 1000:.0f} ms, twin {timings['twin'] * 1000:.0f} ms; kernel + writes "
-               f"{timings['kernel_writes'] * 1000:.0f} ms)", ">= 20x", "set-based SQL (torc's approach)",
-               speedup >= 20, f"{batch:,} completions in a {n:,}-job / {edges:,}-edge random DAG; same batch "
-               "for the kernel, its pure-Python twin and store.sql_unblock", {**timings, "jobs": n, "edges": edges}),
+               f"SQL {timings['sql'] * 1000:.0f} ms, twin {timings['twin'] * 1000:.0f} ms; kernel + its writes "
+               f"{timings['kernel_writes'] * 1000:.0f} ms; SQL over the whole workflow "
+               f"{timings['sql_whole_workflow'] * 1000:.0f} ms)", ">= 20x",
+               "set-based SQL (torc's approach: the batch's dependents)", speedup >= 20,
+               f"{batch:,} completions in a {n:,}-job / {edges:,}-edge random DAG; the same batch for the kernel "
+               "(Graph.complete), its pure-Python twin, store.sql_unblock_batch (dependents of the batch) and "
+               "store.sql_unblock (every blocked job); both SQL give the same ready count",
+               {**timings, "jobs": n, "edges": edges}),
         Figure("kernel edges/s", f"{edges / init_s / 1e6:.1f} M edges/s (initialize: {edges:,} edges in "
                f"{init_s * 1000:.0f} ms); batch: {out_edges:,} edges in {timings['kernel'] * 1000:.1f} ms",
                ">= 5 M edges/s", "", edges / init_s >= 5e6,

@@ -191,23 +191,29 @@ def test_random_dags_engine_twin_and_sql_agree(tmp_path):
 
 
 def _sql_oracle_agrees(path, wf_id, outcomes, final):
-    conn = open_connection(path)
-    with transaction(conn) as c:
-        store.set_initialized_statuses(c, list(final), [0] * len(final))
-    engine = Engine(path)
-    engine.initialize_jobs(wf_id)
-    engine.close()
-    pending = dict(outcomes)
-    while pending:
+    """Both set-based references (the whole workflow, and the batch's dependents
+    only) reach the same statuses as the engine."""
+    for targeted in (False, True):
+        conn = open_connection(path)
         with transaction(conn) as c:
-            now = {j.id: int(j.status) for j in store.list_jobs(c, wf_id, (), 0, 10_000)}
-            ready = [j for j in pending if now[j] == 2]
-            for j in ready:
-                store.complete_job(c, j, pending.pop(j), True)
-            store.sql_unblock(c, wf_id)
-    got = {j.id: int(j.status) for j in store.list_jobs(conn, wf_id, (), 0, 10_000)}
-    conn.close()
-    assert got == final
+            store.set_initialized_statuses(c, list(final), [0] * len(final))
+        engine = Engine(path)
+        engine.initialize_jobs(wf_id)
+        engine.close()
+        pending = dict(outcomes)
+        while pending:
+            with transaction(conn) as c:
+                now = {j.id: int(j.status) for j in store.list_jobs(c, wf_id, (), 0, 10_000)}
+                ready = [j for j in pending if now[j] == 2]
+                for j in ready:
+                    store.complete_job(c, j, pending.pop(j), True)
+                if targeted:
+                    store.sql_unblock_batch(c, ready)
+                else:
+                    store.sql_unblock(c, wf_id)
+        got = {j.id: int(j.status) for j in store.list_jobs(conn, wf_id, (), 0, 10_000)}
+        conn.close()
+        assert got == final, "targeted" if targeted else "whole workflow"
 
 
 def test_restart_reprocesses_uncommitted_unblocking(tmp_path):

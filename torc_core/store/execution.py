@@ -67,6 +67,7 @@ __all__ = [
     "SQL_CANCEL_ROUND",
     "SQL_READY_ROUND",
     "sql_unblock",
+    "sql_unblock_batch",
 ]
 
 
@@ -314,6 +315,33 @@ WHERE workflow_id = ?1 AND status = 1
   AND NOT EXISTS (SELECT 1 FROM job_depends_on d JOIN job b ON b.id = d.depends_on_job_id
                   WHERE d.job_id = job.id AND b.status NOT IN (5, 6, 7, 8, 9))
 """
+
+
+_ALL_BLOCKERS_DONE = """NOT EXISTS (SELECT 1 FROM job_depends_on d JOIN job b ON b.id = d.depends_on_job_id
+                  WHERE d.job_id = job.id AND b.status NOT IN (5, 6, 7, 8, 9))"""
+_A_BLOCKER_BAD = """EXISTS (SELECT 1 FROM job_depends_on d JOIN job b ON b.id = d.depends_on_job_id
+              WHERE d.job_id = job.id AND b.status IN (6, 7, 8, 9))"""
+_SEED_DEPENDENTS = """SELECT d.job_id FROM unblock_seed s
+    JOIN job_depends_on d INDEXED BY idx_job_depends_on_blocker ON d.depends_on_job_id = s.id"""
+
+
+def sql_unblock_batch(conn: apsw.Connection, job_ids: Sequence[int]) -> None:
+    """The set-based reference for one batch, torc's way: only the dependents
+    of the completed jobs (and of what their failures cancel) are examined.
+    The benchmark's anchor for the kernel (bench/figures.py, f4)."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS unblock_seed (id INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM unblock_seed")
+    conn.executemany("INSERT OR IGNORE INTO unblock_seed VALUES (?)", ((j,) for j in job_ids))
+    while True:
+        canceled = conn.execute(
+            f"UPDATE job SET status = 7, unblocking_processed = 1 WHERE id IN ({_SEED_DEPENDENTS}) "
+            f"AND status = 1 AND cancel_on_blocking_job_failure = 1 AND {_ALL_BLOCKERS_DONE} "
+            f"AND {_A_BLOCKER_BAD} RETURNING id").fetchall()
+        if not canceled:
+            break
+        conn.executemany("INSERT OR IGNORE INTO unblock_seed VALUES (?)", canceled)
+    conn.execute(f"UPDATE job SET status = 2 WHERE id IN ({_SEED_DEPENDENTS}) AND status = 1 AND {_ALL_BLOCKERS_DONE}")
+    conn.executemany(MARK_UNBLOCKED, ((j,) for j in job_ids))
 
 
 def sql_unblock(conn: apsw.Connection, workflow_id: int) -> None:
