@@ -8,8 +8,10 @@ the server under load; figures about one component run in this process.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import signal
 import random
 import statistics
 import sys
@@ -76,8 +78,10 @@ def random_dag_specs(n: int, degree: int, seed: int, prefix: str = "j") -> list[
 class Server:
     """`torc-grpc serve` as its own process, for figures measured over gRPC."""
 
-    def __init__(self, tmp: str, name: str, *args: str) -> None:
-        self.proc, self.port = spawn_server(os.path.join(tmp, f"{name}.db"), os.path.join(tmp, f"{name}.log"), *args)
+    def __init__(self, tmp: str, name: str, *args: str, profile: Optional[str] = None) -> None:
+        env = {"TORC_PROFILE": profile} if profile else None
+        self.proc, self.port = spawn_server(os.path.join(tmp, f"{name}.db"), os.path.join(tmp, f"{name}.log"), *args,
+                                            env=env)
         self.target = f"127.0.0.1:{self.port}"
         self.stubs = Stubs.connect(self.target, options=[("grpc.max_send_message_length", 64 * 2**20),
                                                           ("grpc.max_receive_message_length", 64 * 2**20)])
@@ -409,17 +413,12 @@ def _sim_workers(target: str, wf: int, run: int, workers: int, queue) -> None:
     stubs.channel.close()
 
 
-def f8_end_to_end(tmp: str, size: dict) -> Figure:
-    n, layer, workers, procs = size["f8_jobs"], size["f8_layer"], size["f8_workers"], size["procs"]
-    rng = random.Random(8)
-    jobs = []
-    for i in range(n):
-        lay, k = divmod(i, layer)
-        deps = sorted({f"j{(lay - 1) * layer + rng.randrange(layer)}" for _ in range(2)}) if lay else []
-        jobs.append(c.JobSpec(name=f"j{i}", command="true", depends_on=deps))
-    server = Server(tmp, "f8", "--max-workers", str(workers + 32))
+def _f8_run(tmp: str, jobs: list, workers: int, procs: int, profile: Optional[str]) -> tuple[int, float]:
+    server = Server(tmp, "f8-profiled" if profile else "f8", "--max-workers", str(workers + 32), profile=profile)
     try:
         wf, run, _ = server.workflow(jobs, claim=False)
+        if profile:
+            server.proc.send_signal(signal.SIGUSR1)  # count only the run itself
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Queue()
         t0 = time.perf_counter()
@@ -433,11 +432,42 @@ def f8_end_to_end(tmp: str, size: dict) -> Figure:
             p.join(60)
     finally:
         server.close()
-    return Figure("end to end", f"{completed / elapsed:,.0f} jobs/s ({completed:,} jobs in {elapsed:.1f} s)",
-                  "(no target; profile share: not measured yet)", "Torc: 2,000 completions/s", None,
-                  f"{workers} simulated workers ({procs} processes, threads) on a {n:,}-job layered DAG "
-                  f"({layer} per layer, 2 blockers each), zero-length jobs: long-poll ClaimJobs (limit 4) + "
-                  "CompleteJobs", {"jobs": completed, "seconds": elapsed})
+    return completed, elapsed
+
+
+def f8_end_to_end(tmp: str, size: dict) -> list[Figure]:
+    n, layer, workers, procs = size["f8_jobs"], size["f8_layer"], size["f8_workers"], size["procs"]
+    rng = random.Random(8)
+    jobs = []
+    for i in range(n):
+        lay, _k = divmod(i, layer)
+        deps = sorted({f"j{(lay - 1) * layer + rng.randrange(layer)}" for _ in range(2)}) if lay else []
+        jobs.append(c.JobSpec(name=f"j{i}", command="true", depends_on=deps))
+    completed, elapsed = _f8_run(tmp, jobs, workers, procs, None)
+    figures = [Figure("end to end", f"{completed / elapsed:,.0f} jobs/s ({completed:,} jobs in {elapsed:.1f} s)",
+                      "(no target)", "Torc: 2,000 completions/s", None,
+                      f"{workers} simulated workers ({procs} processes, threads) on a {n:,}-job layered DAG "
+                      f"({layer} per layer, 2 blockers each), zero-length jobs: long-poll ClaimJobs (limit 4) + "
+                      "CompleteJobs", {"jobs": completed, "seconds": elapsed})]
+    if size.get("f8_profile") and _has_yappi():
+        profile = os.path.join(tmp, "f8-profile.json")
+        _f8_run(tmp, jobs, workers, procs, profile)
+        with open(profile) as f:
+            data = json.load(f)
+        shares = ", ".join(f"{part} {share:.0%}" for part, share in data["shares"].items())
+        figures.append(Figure("end to end: server CPU by part", shares, "(where the time goes)", "", None,
+                              "the same run repeated under TORC_PROFILE (yappi: every thread, CPU clock, self time "
+                              "per part, the run only; it slows the server); top functions in the JSON result",
+                              data))
+    return figures
+
+
+def _has_yappi() -> bool:
+    try:
+        import yappi  # noqa: F401, PLC0415
+    except ImportError:
+        return False
+    return True
 
 
 FIGURES = {

@@ -21,4 +21,6 @@ def test_runner_tiny_mode_measures_every_figure(tmp_path):
     keys = {f["key"] for f in data["figures"]}
     assert keys == {"f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8"}
     assert all(f["value"] and f["target"] and f["how"] for f in data["figures"])
+    shares = next(f for f in data["figures"] if f["name"] == "end to end: server CPU by part")
+    assert abs(sum(shares["details"]["shares"].values()) - 1.0) < 1e-6 and shares["details"]["top"]
     assert "| figure | measured | target |" in done.stdout

@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from torc_core.engine import Engine
 
+from . import profiling
 from .pool import ElasticThreadPool
 from ._pb import (
     event_pb2,
@@ -147,6 +148,7 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
 
 def serve(config: ServerConfig, ready_line: bool = True) -> int:
     """Run a server until SIGTERM or SIGINT; return the process exit code."""
+    profile = profiling.start()  # TORC_PROFILE=FILE.json: where the CPU goes (diagnostic)
     engine = Engine(config.db, lease_seconds=config.node_lease)
     running = build_server(config, engine)
     stop = threading.Event()
@@ -161,6 +163,7 @@ def serve(config: ServerConfig, ready_line: bool = True) -> int:
         print(f"TORC_SERVER_PORT={running.port}", flush=True)
     stop.wait()
     running.stop(config.grace_seconds)
+    profiling.stop(profile)
     log.info("stopped")
     sys.stdout.flush()
     return 0
