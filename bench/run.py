@@ -40,9 +40,17 @@ SIZES = {
 }
 
 
+def _version(package: str) -> str:
+    from importlib import metadata  # noqa: PLC0415
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
 def environment() -> dict:
     import apsw  # noqa: PLC0415
-    import Cython  # noqa: PLC0415
     import grpc  # noqa: PLC0415
 
     from torc_core import kernels  # noqa: PLC0415
@@ -55,7 +63,7 @@ def environment() -> dict:
         "grpcio": grpc.__version__,
         "apsw": apsw.apsw_version(),
         "sqlite": apsw.sqlite_lib_version(),
-        "cython": Cython.__version__,
+        "cython": _version("Cython") or "build-time only (not installed here)",
         "kernels": kernels.IMPLEMENTATION,
     }
 
