@@ -248,14 +248,12 @@ def f4_unblocking_kernel(tmp: str, size: dict) -> list[Figure]:
         t0 = time.perf_counter()
         store.sql_unblock_batch(conn, ready)
         timings["sql"] = time.perf_counter() - t0
-        after_batch = conn.execute("SELECT count(*) FROM job WHERE workflow_id = ? AND status = 2",
-                                   (wf.id,)).fetchall()[0][0]
+        after_batch = len(store.ready_job_ids(conn, wf.id))
         conn.execute("ROLLBACK TO before")
         t0 = time.perf_counter()
         store.sql_unblock(conn, wf.id)
         timings["sql_whole_workflow"] = time.perf_counter() - t0
-        after_full = conn.execute("SELECT count(*) FROM job WHERE workflow_id = ? AND status = 2",
-                                  (wf.id,)).fetchall()[0][0]
+        after_full = len(store.ready_job_ids(conn, wf.id))
         conn.execute("ROLLBACK")
         if after_batch != after_full:
             raise AssertionError(f"the two SQL references disagree: {after_batch} vs {after_full} ready")
@@ -340,15 +338,66 @@ def f6_million(tmp: str, size: dict) -> Figure:
                   {"create_s": created, "total_s": total, "peak_rss_mib": peak, "edges": edges})
 
 
-# ------------------------------------------------------------------ streams (bench/streams.py)
+# ------------------------------------------------------------------ streams
+
+
+def push_latency(stubs: Stubs, count: int, rate: float, threads: int = 4) -> tuple[list[float], float]:
+    """Pairs a_i -> b_i: CompleteJob(a_i) paced at `rate`/s from `threads`
+    threads; per pair the ms from its return to b_i's id arriving on an
+    observer stream. Returns (latencies, achieved completions/s)."""
+    jobs = []
+    for i in range(count):
+        jobs += [c.JobSpec(name=f"a{i}", command="x"), c.JobSpec(name=f"b{i}", command="x", depends_on=[f"a{i}"])]
+    resp = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="latency", jobs=jobs)),
+                                         timeout=300)
+    wf, ids = resp.workflow.id, dict(resp.job_ids)
+    run = stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf), timeout=300).run_id
+    claimed = 0
+    while claimed < count:  # only the a_i are ready
+        claimed += len(stubs.worker.ClaimNextJobs(kpb.ClaimNextJobsRequest(workflow_id=wf, limit=1000),
+                                                  timeout=60).jobs)
+    arrived: dict[int, float] = {}
+    stream = stubs.worker.WatchReadyJobs(kpb.WatchReadyJobsRequest(workflow_id=wf), timeout=600)
+    next(stream)
+    b_ids = {ids[f"b{i}"] for i in range(count)}
+
+    def reader() -> None:
+        for msg in stream:
+            now = time.perf_counter()
+            for j in msg.job_ids:
+                arrived[j] = now
+            if b_ids <= arrived.keys():
+                return
+
+    reading = threading.Thread(target=reader)
+    reading.start()
+    returned: dict[int, float] = {}
+    start = time.perf_counter() + 0.1
+
+    def driver(k: int) -> None:
+        for i in range(k, count, threads):
+            pause = start + i / rate - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)  # pacing the offered load
+            stubs.worker.CompleteJob(kpb.CompleteJobRequest(
+                job_id=ids[f"a{i}"], status=c.JOB_STATUS_COMPLETED, run_id=run), timeout=30)
+            returned[i] = time.perf_counter()
+
+    drivers = [threading.Thread(target=driver, args=(k,)) for k in range(threads)]
+    for t in drivers:
+        t.start()
+    for t in drivers:
+        t.join(600)
+    reading.join(600)
+    stream.cancel()
+    achieved = count / (max(returned.values()) - start)
+    return [max(0.0, arrived[ids[f"b{i}"]] - returned[i]) * 1000 for i in range(count)], achieved
 
 
 def f3_ready_latency(tmp: str, size: dict) -> Figure:
-    import streams  # noqa: PLC0415 (sibling bench script)
-
     server = Server(tmp, "f3")
     try:
-        lat, achieved = streams.push_latency(server.stubs, size["f3_completions"], 1000.0)
+        lat, achieved = push_latency(server.stubs, size["f3_completions"], 1000.0)
     finally:
         server.close()
     p50, p99 = statistics.median(lat), pct(lat, 0.99)

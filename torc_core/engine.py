@@ -547,21 +547,14 @@ class Engine(ExecutionMixin, LifecycleMixin):
         Raises:
             NotFound: Unknown workflow or compute node.
             InvalidArgument: The node belongs to another workflow.
+            InvalidTransition: The node's lease expired.
             ResourceExhausted: The stream limit is reached.
         """
         with self._write_lock:
             wf = self._workflow(self._writer, workflow_id)
             shape = None
-            if compute_node_id:
-                row = store.compute_node_resources(self._writer, compute_node_id)
-                if row is None:
-                    raise NotFound(f"compute node {compute_node_id} not found",
-                                   compute_node_id=compute_node_id)
-                if row[0] != workflow_id:
-                    raise InvalidArgument(
-                        f"compute node {compute_node_id} belongs to workflow {row[0]}, not {workflow_id}"
-                    )
-                shape = Shape(*row[1:])
+            if self._check_node(self._writer, compute_node_id, workflow_id):
+                shape = Shape(*store.compute_node_resources(self._writer, compute_node_id)[1:])
             state = self._state_locked(workflow_id)
             end = End.CANCELED if wf.is_canceled else End.COMPLETE if state.is_complete() else None
             snapshot = [] if compute_node_id or end else store.ready_job_ids(self._writer, workflow_id)
@@ -580,6 +573,7 @@ class Engine(ExecutionMixin, LifecycleMixin):
         """
         if replay_after is not None and replay_after < 0:
             raise InvalidArgument(f"replay_after must be >= 0, not {replay_after}")
+        min_severity = min_severity or Severity.INFO  # unset means INFO
         with self._write_lock:  # no commit can fall between the replay and the live part
             self._workflow(self._writer, workflow_id)
             sub = self.notifier.subscribe_events(workflow_id, int(min_severity))

@@ -7,8 +7,6 @@ from torc_core.engine import Engine
 from .. import convert
 from .._pb import event_pb2 as pb
 from .._pb import event_pb2_grpc as pb_grpc
-from torc_core.models import Severity
-
 from ..errors import translate_errors, translate_stream_errors
 from ..streams import attached
 
@@ -31,7 +29,7 @@ class EventServiceServicer(pb_grpc.EventServiceServicer):
 
     @translate_stream_errors
     def WatchEvents(self, request, context):
-        severity = convert.severity_from_pb(request.min_severity) or Severity.INFO
+        severity = convert.severity_from_pb(request.min_severity)
         replay_after = request.replay_after if request.HasField("replay_after") else None
         sub, events = self.engine.watch_events(request.workflow_id, severity, replay_after)
         with attached(sub, context):
