@@ -184,10 +184,10 @@ class ExecutionMixin:
     def complete_job(self, completion: Completion):
         """Record a terminal status and result; refusals raise with nothing
         written. Returns the job as the completion left it."""
-        ticket = self._group_commit([completion])
+        ticket = self._group_commit([completion], answer=True)
         if ticket.outcomes[0] is not None:
             raise ticket.outcomes[0]
-        return self.job_brief(completion.job_id)
+        return ticket.jobs[completion.job_id]
 
     def complete_jobs(self, completions: Sequence[Completion]) -> list[Optional[TorcError]]:
         """Complete many jobs in one transaction; per item None (ok) or the refusal."""
@@ -209,8 +209,12 @@ class ExecutionMixin:
         ticket = self._group_commit(completions)
         return ticket.outcomes, ticket.retried
 
-    def _group_commit(self, completions: Sequence[Completion]) -> "_Ticket":
-        ticket = _Ticket(completions)
+    def _group_commit(self, completions: Sequence[Completion], answer: bool = False) -> "_Ticket":
+        """Commit `completions` with whatever else is queued (see
+        complete_jobs_detailed). With answer, the ticket also carries the
+        completed jobs as the commit left them: one query on the writer per
+        transaction, where a read transaction per call cost 4x more under load."""
+        ticket = _Ticket(completions, answer)
         with self._queue_lock:
             self._queued.append(ticket)
         with self._write_lock:
@@ -235,12 +239,17 @@ class ExecutionMixin:
                         else:
                             ticket.outcomes.append(None)
             self._after_completions_locked(done)
+            answered = [item.job_id for ticket in tickets if ticket.answer
+                        for item, err in zip(ticket.items, ticket.outcomes) if err is None]
+            jobs = store.jobs_by_ids(self._writer, answered) if answered else {}
         except Exception as exc:  # handed to every waiting call; the leader raises it too
             for ticket in tickets:
                 ticket.error, ticket.done = exc, True
             return
         for ticket in tickets:
             ticket.retried = {j.job_id: done.retried[j.job_id] for j in ticket.items if j.job_id in done.retried}
+            if ticket.answer:
+                ticket.jobs = {j.job_id: jobs[j.job_id] for j in ticket.items if j.job_id in jobs}
             ticket.done = True
         self.unblocker.submit(done.handoff)
 
@@ -374,10 +383,13 @@ def check_run(job_id: int, workflow_id: int, run_id: int, current_run: int) -> N
 class _Ticket:
     """One complete_jobs call waiting in the group commit."""
 
-    __slots__ = ("items", "outcomes", "retried", "error", "done")
+    __slots__ = ("items", "answer", "outcomes", "retried", "jobs", "error", "done")
 
-    def __init__(self, items: Sequence[Completion]) -> None:
+    def __init__(self, items: Sequence[Completion], answer: bool = False) -> None:
         self.items = list(items)
+        self.answer = answer
+        #: With answer: job id -> the job after the commit (accepted items).
+        self.jobs: dict = {}
         self.outcomes: list[Optional[TorcError]] = []
         self.retried: dict[int, str] = {}
         self.error: Optional[Exception] = None
