@@ -95,6 +95,11 @@ class Server:
                     return int(line.split()[1]) / 1024
         return 0.0
 
+    def cpu_seconds(self) -> float:
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         self.stubs.channel.close()
         self.proc.terminate()
@@ -161,6 +166,25 @@ def _client(target: str, kind: str, run: int, ids: list[int], threads: int, seco
     stubs.channel.close()
 
 
+def collect(queue, processes: list, timeout: float) -> list:
+    """One result per client process from `queue`; raises as soon as a
+    process died without giving one (instead of waiting out the timeout)."""
+    import queue as queues  # noqa: PLC0415
+
+    got: list = []
+    deadline = time.monotonic() + timeout
+    while len(got) < len(processes):
+        try:
+            got.append(queue.get(timeout=1.0))
+        except queues.Empty:
+            failed = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            if failed:
+                raise RuntimeError(f"a client process failed (exit codes {failed}); its traceback is above") from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"client processes gave {len(got)} of {len(processes)} results") from None
+    return got
+
+
 def client_load(target: str, kind: str, run: int, ids: list[int], procs: int, threads: int,
                 seconds: float) -> tuple[float, float]:
     """(calls/s, items/s) over `procs` client processes."""
@@ -171,7 +195,7 @@ def client_load(target: str, kind: str, run: int, ids: list[int], procs: int, th
                for k in range(procs)]
     for w in workers:
         w.start()
-    got = [queue.get(timeout=seconds + 300) for _ in workers]
+    got = collect(queue, workers, seconds + 300)
     for w in workers:
         w.join(60)
     elapsed = max(e for _c, _i, e in got)
@@ -536,14 +560,16 @@ def _subscribers(target: str, requests: list, ready, stop, received, queue) -> N
     queue.put(asyncio.run(main()))
 
 
-def _fan_out(server: "Server", requests: list, trigger, expected: int, procs: int) -> dict:
+def _fan_out(server: "Server", requests: list, trigger, expected: int, procs: int, hold_seconds: float = 0.0) -> dict:
     """Subscribe from `procs` processes, read the server's RSS and unary
     latency with the streams open, fire `trigger` while another thread keeps
     calling; returns reach_ms (until `expected` streams held a message),
     rss_open, unary_idle, unary_open and unary_during (from the trigger
-    until `expected` streams held a message)."""
+    until `expected` streams held a message). Without a trigger, holds the
+    streams for hold_seconds and returns rss_open and idle_cpu_share (server
+    CPU seconds per second meanwhile)."""
     wf = requests[0][0]
-    idle = _unary(server, wf)
+    idle = _unary(server, wf, 200 if trigger is None else 1000)
     ctx = multiprocessing.get_context("spawn")
     ready, received, stop, queue = ctx.Value("i", 0), ctx.Value("i", 0), ctx.Event(), ctx.Queue()
     parts = [requests[k::procs] for k in range(procs)]
@@ -553,8 +579,19 @@ def _fan_out(server: "Server", requests: list, trigger, expected: int, procs: in
         p.start()
     deadline = time.monotonic() + 300
     while ready.value < procs and time.monotonic() < deadline:
+        if any(p.exitcode not in (None, 0) for p in clients):
+            raise RuntimeError("a subscriber process failed; its traceback is above")
         time.sleep(0.05)  # waiting (bounded) for the client processes to subscribe
     rss_open = server.rss_mib()
+    if trigger is None:  # only hold the streams: the server's CPU while they are idle
+        cpu0, t0 = server.cpu_seconds(), time.monotonic()
+        time.sleep(hold_seconds)  # the measurement window itself
+        idle_cpu = (server.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+        stop.set()
+        collect(queue, clients, 120)
+        for p in clients:
+            p.join(60)
+        return {"rss_open": rss_open, "idle_cpu_share": idle_cpu}
     busy = _unary(server, wf)
     sampler = _UnarySampler(server, wf)
     sampler.start()
@@ -564,7 +601,7 @@ def _fan_out(server: "Server", requests: list, trigger, expected: int, procs: in
         time.sleep(0.001)
     during = sampler.result()
     stop.set()
-    stamps = [t for _ in clients for t in queue.get(timeout=120)]
+    stamps = [t for part in collect(queue, clients, 120) for t in part]
     for p in clients:
         p.join(60)
     stamps.sort()
@@ -671,6 +708,22 @@ def f7_subscribers(tmp: str, size: dict) -> list[Figure]:
             "offer; unary = GetWorkflowStatus looping meanwhile",
             {"reach_ms": reach_k, "unary_p99_idle": idle99, "unary_p99_during": during99,
              "unary_during_calls": len(got["unary_during"])}))
+    for n in size["f7_hold"]:
+        server = Server(tmp, f"f7h-{n}", "--max-streams", str(n + 100))
+        try:
+            wf, _run, _ids = server.workflow([c.JobSpec(name="only", command="true")])
+            rss_idle = server.rss_mib()
+            got = _fan_out(server, [(wf, 0)] * n, None, 0, procs, hold_seconds=size["f7_hold_seconds"])
+        finally:
+            server.close()
+        per_sub = (got["rss_open"] - rss_idle) * 1024 / n
+        out.append(Figure(
+            f"subscribers held ({n:,} idle streams)",
+            f"{n:,} held; {per_sub:.0f} KiB per subscriber; server CPU while idle {got['idle_cpu_share']:.1%} of a core",
+            "~0 CPU, ~50 KB each", "", got["idle_cpu_share"] < 0.05 and per_sub <= 64,
+            f"{n:,} observer streams from {procs} client processes (aio), all registered, then "
+            f"{size['f7_hold_seconds']:g} s with nothing to send: server RSS growth per stream and server CPU "
+            "(utime + stime) per second", {"kib_per_subscriber": per_sub, "idle_cpu_share": got["idle_cpu_share"]}))
     return out
 
 
@@ -684,6 +737,7 @@ def _sim_workers(target: str, wf: int, run: int, workers: int, queue) -> None:
         node = stubs.worker.RegisterComputeNode(kpb.RegisterComputeNodeRequest(
             workflow_id=wf, hostname=f"sim{os.getpid()}-{k}", resources=c.Resources(num_cpus=4, memory_bytes=16 * GiB,
                                                                                     num_nodes=1)), timeout=60)
+        nodes.append(node.compute_node_id)
         res = c.Resources(num_cpus=4, memory_bytes=16 * GiB, num_nodes=1)
         while True:
             resp = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(
@@ -698,11 +752,22 @@ def _sim_workers(target: str, wf: int, run: int, workers: int, queue) -> None:
             elif "complete" in resp.reason:
                 return
 
+    def heartbeats() -> None:  # as real workers do: the run may outlast a lease
+        while not finished.wait(20):
+            for node in list(nodes):
+                stubs.worker.Heartbeat(kpb.HeartbeatRequest(compute_node_id=node), timeout=60)
+
+    nodes: list[int] = []
+    finished = threading.Event()
+    beat = threading.Thread(target=heartbeats, daemon=True)
+    beat.start()
     pool = [threading.Thread(target=worker, args=(k,)) for k in range(workers)]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
+    finished.set()
+    beat.join(60)
     queue.put(sum(done))
     stubs.channel.close()
 
@@ -720,8 +785,10 @@ def _f8_run(tmp: str, jobs: list, workers: int, procs: int, profile: Optional[st
                    for _ in range(procs)]
         for p in clients:
             p.start()
-        completed = sum(queue.get(timeout=1800) for _ in clients)
+        completed = sum(collect(queue, clients, 1800))
         elapsed = time.perf_counter() - t0
+        if completed != len(jobs):
+            raise RuntimeError(f"the simulated workers completed {completed} of {len(jobs)} jobs")
         for p in clients:
             p.join(60)
     finally:

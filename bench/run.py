@@ -28,14 +28,14 @@ from _results import commit, machine, table, write_section  # noqa: E402
 
 SIZES = {
     "tiny": dict(procs=1, threads=2, seconds=1.0, f1_jobs=3_000, f1_rounds=1, f2_jobs=4_000, f3_completions=30,
-                 f4_jobs=20_000, f5_ready=[1_000, 5_000], f6_jobs=5_000, f7_subscribers=[20], f7_new_jobs=5, f7_batches=3,
+                 f4_jobs=20_000, f5_ready=[1_000, 5_000], f6_jobs=5_000, f7_subscribers=[20], f7_new_jobs=5, f7_batches=3, f7_hold=[50], f7_hold_seconds=1.0,
                  f8_jobs=2_000, f8_layer=100, f8_workers=8, f8_profile=True),
     "quick": dict(procs=2, threads=4, seconds=5.0, f1_jobs=40_000, f1_rounds=2, f2_jobs=60_000, f3_completions=1_000,
-                  f4_jobs=100_000, f5_ready=[1_000, 100_000], f6_jobs=100_000, f7_subscribers=[1_000], f7_new_jobs=10, f7_batches=10,
+                  f4_jobs=100_000, f5_ready=[1_000, 100_000], f6_jobs=100_000, f7_subscribers=[1_000], f7_new_jobs=10, f7_batches=10, f7_hold=[2_000], f7_hold_seconds=5.0,
                   f8_jobs=20_000, f8_layer=1_000, f8_workers=50, f8_profile=True),
     "full": dict(procs=4, threads=8, seconds=10.0, f1_jobs=150_000, f1_rounds=3, f2_jobs=200_000, f3_completions=2_000,
                  f4_jobs=1_000_000, f5_ready=[1_000, 100_000, 1_000_000], f6_jobs=1_000_000,
-                 f7_subscribers=[1_000, 2_000], f7_new_jobs=10, f7_batches=20, f8_jobs=100_000, f8_layer=1_000, f8_workers=200,
+                 f7_subscribers=[1_000, 2_000], f7_new_jobs=10, f7_batches=20, f7_hold=[10_000], f7_hold_seconds=10.0, f8_jobs=100_000, f8_layer=1_000, f8_workers=200,
                  f8_profile=True),
 }
 
