@@ -66,6 +66,11 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+#: json.dumps(data, sort_keys=True), without building an encoder per call
+#: (a third of an event's cost on the completion path).
+_encode_event = json.JSONEncoder(sort_keys=True).encode
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -206,7 +211,7 @@ class Engine(ExecutionMixin, LifecycleMixin):
         self, conn: apsw.Connection, workflow_id: int, event_type: str, severity: Severity, **data
     ) -> int:
         """Persist an event inside the current transaction (see _tx)."""
-        text = json.dumps(data, sort_keys=True)
+        text = _encode_event(data)
         timestamp = now_ms()
         event_id = store.insert_event(conn, workflow_id, timestamp, event_type, severity, text)
         if self.notifier.watching_events(workflow_id):

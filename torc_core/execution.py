@@ -227,7 +227,7 @@ class ExecutionMixin:
     def _commit_queued_locked(self) -> None:
         with self._queue_lock:
             tickets, self._queued = self._queued, []
-        done = AfterCommit()
+        done = AfterCommit(self._now_iso())
         try:
             with self._tx() as c:
                 for ticket in tickets:
@@ -289,7 +289,7 @@ class ExecutionMixin:
         try:
             store.insert_result(c, (
                 wf_id, item.job_id, item.run_id, attempt_id, item.compute_node_id or None,
-                item.return_code, item.exec_time_seconds, item.completion_time or self._now_iso(),
+                item.return_code, item.exec_time_seconds, item.completion_time or done.received,
                 item.status, item.peak_memory_bytes, item.avg_memory_bytes, item.peak_cpu_percent,
                 item.avg_cpu_percent,
             ))
@@ -399,7 +399,9 @@ class _Ticket:
 class AfterCommit:
     """What a transaction of completions changed, to apply in memory after its commit."""
 
-    def __init__(self) -> None:
+    def __init__(self, received: str) -> None:
+        #: When the transaction began: the completion time of results that name none.
+        self.received = received
         #: (workflow, job, status) for the unblocker.
         self.handoff: list[tuple[int, int, int]] = []
         #: (workflow, job, status) that only change the job itself.

@@ -173,7 +173,7 @@ class LifecycleMixin:
                 self._install_state_locked(wf_id, state)
                 self._announce_locked(wf_id, rows, False)
             else:
-                done = AfterCommit()
+                done = AfterCommit(self._now_iso())
                 done.ready.append((wf_id, job_id))
                 self._after_completions_locked(done)
         log.info("job %d retried: attempt %d", job_id, attempt + 1)
@@ -204,7 +204,7 @@ class LifecycleMixin:
     def expire_leases(self, now: Optional[float] = None) -> int:
         """Expire every active node whose lease ran out; returns how many."""
         now = time.time() if now is None else now
-        done = AfterCommit()
+        done = AfterCommit(self._now_iso())
         with self._write_lock:
             with self._tx() as c:
                 expired = store.expired_nodes(c, now)
