@@ -106,21 +106,24 @@ class Server:
         self.proc.wait(120)
 
     def workflow(self, jobs: list, claim: bool = True) -> tuple[int, int, list[int]]:
-        """Create and start; with claim, claim every job for one node. Returns (wf, run, job ids)."""
-        wf = self.stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="bench")),
-                                                timeout=600).workflow.id
-        batches = (wpb.AddJobsRequest(workflow_id=wf, jobs=jobs[k:k + 10_000]) for k in range(0, len(jobs), 10_000))
-        self.stubs.workflow.AddJobs(batches, timeout=3600)
-        run = self.stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf), timeout=3600).run_id
-        ids: list[int] = []
-        if claim:
-            while True:
-                got = self.stubs.worker.ClaimNextJobs(kpb.ClaimNextJobsRequest(workflow_id=wf, limit=10_000),
-                                                      timeout=600).jobs
-                if not got:
-                    break
-                ids += [j.id for j in got]
-        return wf, run, ids
+        return make_workflow(self.stubs, jobs, claim)
+
+
+def make_workflow(stubs: Stubs, jobs: list, claim: bool = True) -> tuple[int, int, list[int]]:
+    """Create and start; with claim, claim every job for one node. Returns (wf, run, job ids)."""
+    wf = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="bench")),
+                                       timeout=600).workflow.id
+    batches = (wpb.AddJobsRequest(workflow_id=wf, jobs=jobs[k:k + 10_000]) for k in range(0, len(jobs), 10_000))
+    stubs.workflow.AddJobs(batches, timeout=3600)
+    run = stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf), timeout=3600).run_id
+    ids: list[int] = []
+    if claim:
+        while True:
+            got = stubs.worker.ClaimNextJobs(kpb.ClaimNextJobsRequest(workflow_id=wf, limit=10_000), timeout=600).jobs
+            if not got:
+                break
+            ids += [j.id for j in got]
+    return wf, run, ids
 
 
 def _client(target: str, kind: str, run: int, ids: list[int], threads: int, seconds: float, queue) -> None:
@@ -253,12 +256,8 @@ def f1_anatomy(tmp: str, size: dict) -> Figure:
     procs, threads, seconds = size["procs"], size["threads"], size["seconds"]
     with local_server(os.path.join(tmp, "anatomy.db")) as (running, stubs):
         engine = running.engine
-        wf = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="anatomy")),
-                                           timeout=60).workflow.id
-        stubs.workflow.AddJobs(iter([wpb.AddJobsRequest(workflow_id=wf, jobs=[
-            c.JobSpec(name=f"j{i}", command="true") for i in range(size["f1_jobs"] // 2)])]), timeout=600)
-        run = stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf), timeout=600).run_id
-        ids = [j.id for j in engine.claim_next_jobs(wf, limit=size["f1_jobs"]).jobs]
+        _wf, run, ids = make_workflow(stubs, [c.JobSpec(name=f"j{i}", command="true")
+                                              for i in range(size["f1_jobs"] // 2)])
         sample_job = engine.job_brief(ids[-1])
         real = engine.complete_job
         target = f"127.0.0.1:{running.port}"
@@ -560,55 +559,77 @@ def _subscribers(target: str, requests: list, ready, stop, received, queue) -> N
     queue.put(asyncio.run(main()))
 
 
-def _fan_out(server: "Server", requests: list, trigger, expected: int, procs: int, hold_seconds: float = 0.0) -> dict:
+class _Subscribed:
+    """WatchReadyJobs streams for `requests` ((workflow_id, compute_node_id)
+    pairs) held by `procs` client processes; as a context manager, open on
+    entry (every acknowledgement read) and released on exit, which sets
+    `stamps`: the sorted wall-clock times at which streams got their next message."""
+
+    def __init__(self, server: "Server", requests: list, procs: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.ready, self.received, self.stop, self.queue = ctx.Value("i", 0), ctx.Value("i", 0), ctx.Event(), ctx.Queue()
+        parts = [requests[k::procs] for k in range(procs)]
+        self.clients = [ctx.Process(target=_subscribers, args=(server.target, part, self.ready, self.stop,
+                                                                self.received, self.queue)) for part in parts]
+        self.stamps: list[float] = []
+
+    def __enter__(self) -> "_Subscribed":
+        for p in self.clients:
+            p.start()
+        deadline = time.monotonic() + 300
+        while self.ready.value < len(self.clients):
+            if any(p.exitcode not in (None, 0) for p in self.clients):
+                raise RuntimeError("a subscriber process failed; its traceback is above")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the subscriber processes did not subscribe within 300 s")
+            time.sleep(0.05)  # waiting (bounded) for the client processes to subscribe
+        return self
+
+    def wait_received(self, expected: int, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while self.received.value < expected and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        if exc[0] is None:
+            self.stamps = sorted(t for part in collect(self.queue, self.clients, 120) for t in part)
+        for p in self.clients:
+            p.join(60)
+
+
+def _fan_out(server: "Server", requests: list, trigger, expected: int, procs: int) -> dict:
     """Subscribe from `procs` processes, read the server's RSS and unary
     latency with the streams open, fire `trigger` while another thread keeps
     calling; returns reach_ms (until `expected` streams held a message),
     rss_open, unary_idle, unary_open and unary_during (from the trigger
-    until `expected` streams held a message). Without a trigger, holds the
-    streams for hold_seconds and returns rss_open and idle_cpu_share (server
-    CPU seconds per second meanwhile)."""
+    until `expected` streams held a message)."""
     wf = requests[0][0]
-    idle = _unary(server, wf, 200 if trigger is None else 1000)
-    ctx = multiprocessing.get_context("spawn")
-    ready, received, stop, queue = ctx.Value("i", 0), ctx.Value("i", 0), ctx.Event(), ctx.Queue()
-    parts = [requests[k::procs] for k in range(procs)]
-    clients = [ctx.Process(target=_subscribers, args=(server.target, part, ready, stop, received, queue))
-               for part in parts]
-    for p in clients:
-        p.start()
-    deadline = time.monotonic() + 300
-    while ready.value < procs and time.monotonic() < deadline:
-        if any(p.exitcode not in (None, 0) for p in clients):
-            raise RuntimeError("a subscriber process failed; its traceback is above")
-        time.sleep(0.05)  # waiting (bounded) for the client processes to subscribe
-    rss_open = server.rss_mib()
-    if trigger is None:  # only hold the streams: the server's CPU while they are idle
-        cpu0, t0 = server.cpu_seconds(), time.monotonic()
-        time.sleep(hold_seconds)  # the measurement window itself
-        idle_cpu = (server.cpu_seconds() - cpu0) / (time.monotonic() - t0)
-        stop.set()
-        collect(queue, clients, 120)
-        for p in clients:
-            p.join(60)
-        return {"rss_open": rss_open, "idle_cpu_share": idle_cpu}
-    busy = _unary(server, wf)
-    sampler = _UnarySampler(server, wf)
-    sampler.start()
-    t0 = time.time()
-    trigger()
-    while received.value < expected and time.monotonic() < deadline:
-        time.sleep(0.001)
-    during = sampler.result()
-    stop.set()
-    stamps = [t for part in collect(queue, clients, 120) for t in part]
-    for p in clients:
-        p.join(60)
-    stamps.sort()
-    if len(stamps) < expected:
-        raise RuntimeError(f"only {len(stamps)} of {expected} subscribers got the message")
-    return {"reach_ms": (stamps[expected - 1] - t0) * 1000, "rss_open": rss_open, "unary_idle": idle,
+    idle = _unary(server, wf)
+    with _Subscribed(server, requests, procs) as subs:
+        rss_open = server.rss_mib()
+        busy = _unary(server, wf)
+        sampler = _UnarySampler(server, wf)
+        sampler.start()
+        t0 = time.time()
+        trigger()
+        subs.wait_received(expected)
+        during = sampler.result()
+    if len(subs.stamps) < expected:
+        raise RuntimeError(f"only {len(subs.stamps)} of {expected} subscribers got the message")
+    return {"reach_ms": (subs.stamps[expected - 1] - t0) * 1000, "rss_open": rss_open, "unary_idle": idle,
             "unary_open": busy, "unary_during": during}
+
+
+def _hold(server: "Server", requests: list, procs: int, seconds: float) -> dict:
+    """Hold the streams for `seconds` with nothing to send: rss_open and
+    idle_cpu_share (server CPU seconds per second meanwhile)."""
+    with _Subscribed(server, requests, procs):
+        rss_open = server.rss_mib()
+        cpu0, t0 = server.cpu_seconds(), time.monotonic()
+        time.sleep(seconds)  # the measurement window itself
+        idle_cpu = (server.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+    return {"rss_open": rss_open, "idle_cpu_share": idle_cpu}
 
 
 def _unary(server: "Server", wf: int, count: int = 1000) -> list[float]:
@@ -713,7 +734,7 @@ def f7_subscribers(tmp: str, size: dict) -> list[Figure]:
         try:
             wf, _run, _ids = server.workflow([c.JobSpec(name="only", command="true")])
             rss_idle = server.rss_mib()
-            got = _fan_out(server, [(wf, 0)] * n, None, 0, procs, hold_seconds=size["f7_hold_seconds"])
+            got = _hold(server, [(wf, 0)] * n, procs, size["f7_hold_seconds"])
         finally:
             server.close()
         per_sub = (got["rss_open"] - rss_idle) * 1024 / n
