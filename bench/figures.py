@@ -26,7 +26,7 @@ import grpc  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from torc_core import _reference, kernels, store  # noqa: E402
-from torc_core.db import open_connection  # noqa: E402
+from torc_core.store import open_connection  # noqa: E402
 from torc_core.engine import Engine  # noqa: E402
 from torc_core.models import (  # noqa: E402
     ClaimRequest,
@@ -292,7 +292,7 @@ def f1_anatomy(tmp: str, size: dict) -> Figure:
         engine.unblocker.flush(60)
         cpu0 = time.process_time()
         for k in range(0, len(rest), 8):
-            engine._group_commit(rest[k:k + 8], answer=True)
+            engine._completer.group_commit(rest[k:k + 8], answer=True)
         engine.unblocker.flush(60)
         engine_us = (time.process_time() - cpu0) / max(len(rest), 1) * 1e6
     ping = rows[0]["calls_per_s"]

@@ -44,7 +44,7 @@ def lease_lag(tmp: str, lease: float, samples: int) -> list[float]:
             time.sleep(random.uniform(0, min(1.0, lease / 10)))  # a random phase against the expiry tick
             node = engine.register_compute_node(ComputeNodeSpec(wf.id, "silent", resources=Resources(64, 2**36, 0, 1)))
             engine.claim_next_jobs(wf.id, node, limit=10)
-            expires = store.node_lease(engine._reader(), node)[2]
+            expires = store.node_lease(engine._core.reader(), node).lease_expires_at
             probe = ids["j9"]
             deadline = time.time() + lease + 30
             while engine.get_job(probe).status != JobStatus.READY and time.time() < deadline:

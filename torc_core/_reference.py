@@ -11,7 +11,7 @@ Graph semantics (shared with _graph.pyx; the twin tests hold them equal):
   (blockers done but bad). A BLOCKED job whose remaining reaches 0 is
   *resolved*: CANCELED when bad > 0 and its cancel flag is set, otherwise
   READY. A job canceled this way is itself a bad done blocker, so the
-  cascade is transitive (design.md section 4).
+  cascade is transitive (docs/lifecycle.md: cancellation cascades).
 """
 
 from __future__ import annotations
@@ -21,14 +21,23 @@ from bisect import bisect_left
 from collections import deque
 from typing import Iterable, Sequence
 
-from .models import NO_SCHEDULER
+from .models import BAD_BLOCKER_STATUSES, DONE_STATUSES, NO_SCHEDULER, JobStatus
+from .resources import Capacity
 
-UNINITIALIZED, BLOCKED, READY, PENDING, RUNNING = 0, 1, 2, 3, 4
-COMPLETED, FAILED, CANCELED, TERMINATED, DISABLED, PENDING_FAILED = 5, 6, 7, 8, 9, 10
-NUM_STATUSES = 11
+# Plain ints of JobStatus members: the twin stores statuses in int lists, as
+# the kernels store them in int64 arrays.
+UNINITIALIZED, BLOCKED, READY, PENDING, RUNNING = (
+    int(JobStatus.UNINITIALIZED), int(JobStatus.BLOCKED), int(JobStatus.READY),
+    int(JobStatus.PENDING), int(JobStatus.RUNNING),
+)
+COMPLETED, FAILED, CANCELED, TERMINATED, DISABLED, PENDING_FAILED = (
+    int(JobStatus.COMPLETED), int(JobStatus.FAILED), int(JobStatus.CANCELED),
+    int(JobStatus.TERMINATED), int(JobStatus.DISABLED), int(JobStatus.PENDING_FAILED),
+)
+NUM_STATUSES = len(JobStatus)
 
-_DONE = frozenset({COMPLETED, FAILED, CANCELED, TERMINATED, DISABLED})
-_BAD = frozenset({FAILED, CANCELED, TERMINATED, DISABLED})
+_DONE = frozenset(int(s) for s in DONE_STATUSES)
+_BAD = frozenset(int(s) for s in BAD_BLOCKER_STATUSES)
 # Statuses that initialize re-evaluates (torc readies 0, 3, 4, 8 and 10).
 _REEVALUATED = frozenset({UNINITIALIZED, BLOCKED, PENDING, RUNNING, TERMINATED, PENDING_FAILED})
 
@@ -360,6 +369,10 @@ class ReadyIndex:
             self._orders[sort_method] = tiers
         return tiers
 
+    def _need(self, cl: int) -> Capacity:
+        _p, _l, _s, c, m, g, n, _rt = self._classes[cl]
+        return Capacity(c, m, g, n)
+
     def _top(self, cl: int) -> int:
         heap = self._heaps[cl]
         while heap and not (self._member[heap[0]] and self._job_class[heap[0]] == cl):
@@ -377,9 +390,12 @@ class ReadyIndex:
         """
         tiers = self._tiers(sort_method)
 
+        node = Capacity(cpus, memory, gpus, nodes)
+
         def fits_node(cl: int, use_sched: bool) -> bool:
-            p, lab, sch, c, m, g, n, rt = self._classes[cl]
-            if lab != label or c > cpus or m > memory or g > gpus or n > nodes:
+            _p, lab, sch, _c, _m, _g, n, rt = self._classes[cl]
+            # The whole node: every job, multi-node or not, needs its nodes.
+            if lab != label or n > nodes or not node.fits(self._need(cl)):
                 return False
             if time_limit > 0 and rt > time_limit:
                 return False
@@ -393,30 +409,24 @@ class ReadyIndex:
                 fits_node(cl, True) and self._top(cl) >= 0 for cl in range(len(self._classes))
             )
             use_sched = candidates
-        left = [cpus, memory, gpus, nodes]
+        left = Capacity(cpus, memory, gpus, nodes)
         out: list[int] = []
         for tier in tiers:
             eligible = [cl for cl in tier if fits_node(cl, use_sched)]
             while eligible and (limit == 0 or len(out) < limit):
                 best, best_job = -1, -1
                 for cl in eligible:
-                    _p, _l, _s, c, m, g, n, _rt = self._classes[cl]
-                    if c > left[0] or m > left[1] or g > left[2] or (n > 1 and n > left[3]):
+                    if not left.fits(self._need(cl)):
                         continue
                     j = self._top(cl)
                     if j >= 0 and (best_job < 0 or j < best_job):
                         best, best_job = cl, j
                 if best < 0:
                     break
-                _p, _l, _s, c, m, g, n, _rt = self._classes[best]
                 heapq.heappop(self._heaps[best])
                 self._member[best_job] = 0
                 self._size -= 1
-                left[0] -= c
-                left[1] -= m
-                left[2] -= g
-                if n > 1:
-                    left[3] -= n
+                left = left.minus(self._need(best))
                 out.append(best_job)
             if limit and len(out) >= limit:
                 break

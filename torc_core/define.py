@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
-import apsw
-
 from . import store
+from .store import Connection
 from .errors import AlreadyExists, InvalidArgument
 from .models import (
     SORT_METHODS,
+    SortMethod,
     FailureHandlerSpec,
     FileSpec,
     JobSpec,
@@ -43,7 +43,7 @@ class NameMaps:
     job: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, conn: apsw.Connection, workflow_id: int) -> "NameMaps":
+    def load(cls, conn: Connection, workflow_id: int) -> "NameMaps":
         return cls(**{k: store.name_map(conn, k, workflow_id) for k in cls.__dataclass_fields__})
 
 
@@ -62,11 +62,13 @@ class Written:
 
 
 def check_sort_method(value: str) -> str:
-    if value and value not in SORT_METHODS:
+    """torc's spelling of a valid sort method ("" = the default)."""
+    try:
+        return SortMethod.from_name(value).torc_name
+    except ValueError:
         raise InvalidArgument(
             f"jobs_sort_method {value!r} is not one of {', '.join(SORT_METHODS)}"
-        )
-    return value or "gpus_runtime_memory"
+        ) from None
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -154,7 +156,7 @@ def _handler_rules(handler: FailureHandlerSpec) -> str:
 
 
 def write_named_items(
-    conn: apsw.Connection,
+    conn: Connection,
     workflow_id: int,
     names: NameMaps,
     written: Written,
@@ -204,7 +206,7 @@ def _resolve(job: JobSpec, what: str, kind_label: str, refs: Sequence[str], tabl
 
 
 def write_jobs(
-    conn: apsw.Connection,
+    conn: Connection,
     workflow_id: int,
     jobs: Sequence[JobSpec],
     names: NameMaps,

@@ -27,17 +27,55 @@ class JobStatus(enum.IntEnum):
     PENDING_FAILED = 10
 
 
+S = JobStatus
 #: Statuses that unblock dependents and count toward workflow completion.
-COMPLETE_STATUSES = frozenset({5, 6, 7, 8})
+COMPLETE_STATUSES = frozenset({S.COMPLETED, S.FAILED, S.CANCELED, S.TERMINATED})
 #: Statuses CompleteJob accepts.
-TERMINAL_STATUSES = frozenset({5, 6, 7, 8, 10})
+TERMINAL_STATUSES = COMPLETE_STATUSES | {S.PENDING_FAILED}
+#: Statuses whose latest result is the job's current result (torc's workflow_result).
+REPORTED_STATUSES = TERMINAL_STATUSES
 #: Statuses that make a workflow complete when every job has one of them.
-DONE_STATUSES = frozenset({5, 6, 7, 8, 9})
+DONE_STATUSES = COMPLETE_STATUSES | {S.DISABLED}
 #: A blocker with one of these cancels dependents that have
 #: cancel_on_blocking_job_failure (disabled included: it never produces).
-BAD_BLOCKER_STATUSES = frozenset({6, 7, 8, 9})
+BAD_BLOCKER_STATUSES = frozenset({S.FAILED, S.CANCELED, S.TERMINATED, S.DISABLED})
+#: Claimed or running: a compute node holds the job.
+IN_FLIGHT_STATUSES = frozenset({S.PENDING, S.RUNNING})
+#: What ResetJobStatus(failed_only) returns to uninitialized.
+RESETTABLE_STATUSES = frozenset({S.FAILED, S.CANCELED, S.TERMINATED, S.PENDING_FAILED})
+del S
 
-SORT_METHODS = ("gpus_runtime_memory", "gpus_memory_runtime", "none")
+
+class SortMethod(enum.IntEnum):
+    """Claim order among jobs of equal priority (torc's jobs_sort_method).
+
+    The values are the ready index's codes; the names are torc's spellings.
+    """
+
+    GPUS_RUNTIME_MEMORY = 0
+    GPUS_MEMORY_RUNTIME = 1
+    NONE = 2
+
+    @property
+    def torc_name(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_name(cls, name: str) -> "SortMethod":
+        """Decode torc's spelling ("" = the default, gpus_runtime_memory).
+
+        Raises:
+            ValueError: Not one of SORT_METHODS.
+        """
+        if not name:
+            return cls.GPUS_RUNTIME_MEMORY
+        try:
+            return cls[name.upper()]
+        except KeyError:
+            raise ValueError(f"unknown sort method {name!r}") from None
+
+
+SORT_METHODS = tuple(m.torc_name for m in SortMethod)
 #: Scheduler value of a job or node without one (SQL NULL) in the ready index.
 NO_SCHEDULER = -(2**63)
 
@@ -300,8 +338,8 @@ class ClaimRequest:
     compute_node_id: int = 0
     resources: Resources = Resources()
     limit: int = 0
-    #: "" = the workflow's jobs_sort_method.
-    sort_method: str = ""
+    #: None = the workflow's jobs_sort_method.
+    sort_method: Optional[SortMethod] = None
     scheduler_config_id: Optional[int] = None
     label: str = ""
     wait_seconds: float = 0.0
@@ -319,6 +357,31 @@ class ComputeNodeSpec:
 
 
 @dataclass(frozen=True)
+class StorageFacts:
+    """What the server runs on (GetVersion)."""
+
+    #: "compiled" or "reference" (TORC_NO_EXTENSIONS=1).
+    kernels: str
+    sqlite_version: str
+    schema_version: int
+
+
+class ClaimEnd(enum.Enum):
+    """Why a claim came back empty."""
+
+    NONE = ""
+    #: Nothing ready fits the node (now, or before the long poll ended).
+    NONE_FIT = "no ready job fits"
+    WORKFLOW_COMPLETE = "workflow is complete"
+    WORKFLOW_CANCELED = "workflow is canceled"
+
+
+@dataclass(frozen=True)
 class ClaimOutcome:
     jobs: tuple
-    reason: str = ""
+    end: ClaimEnd = ClaimEnd.NONE
+
+    @property
+    def reason(self) -> str:
+        """The end for a human ("" when jobs came back)."""
+        return self.end.value

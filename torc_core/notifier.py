@@ -2,7 +2,7 @@
 
 The engine publishes here after each commit, under its write lock; serving
 threads block on their own subscription. Publishing never blocks on a
-subscriber and never wakes more threads than it must (design.md section 2:
+subscriber and never wakes more threads than it must (docs/streams.md:
 waking a thread costs ~0.17 ms of GIL at 2,000 streams):
 
 * Coalescing: a subscription keeps a list of pending items and a queue of
@@ -36,6 +36,8 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from .errors import ResourceExhausted
 from .models import Event
+from .resources import Capacity
+from .store import ReadyRow
 
 #: Job ids per WatchReadyJobs message.
 CHUNK = 4096
@@ -80,33 +82,25 @@ class Shape:
         """Take the ids of `demand` this node could run (removed from demand).
 
         demand maps (label, cpus, memory, gpus, nodes, runtime) to job ids.
-        A heuristic of the claim's packing: the claim itself decides.
+        A heuristic of the claim's packing with the same resource rule
+        (torc_core.resources); the claim itself decides.
         """
-        cpus, mem, gpus, nodes = self.num_cpus, self.memory_bytes, self.num_gpus, max(1, self.num_nodes)
+        free = Capacity(self.num_cpus, self.memory_bytes, self.num_gpus, max(1, self.num_nodes))
         taken: list[int] = []
         for key, ids in demand.items():
-            label, j_cpus, j_mem, j_gpus, j_nodes, runtime = key
+            label, cpus, mem, gpus, nodes, runtime = key
             if not ids or label != self.label:
                 continue
             if self.time_limit_seconds > 0 and runtime > self.time_limit_seconds:
                 continue
-            room = len(ids)
-            if self.limit:
-                room = min(room, self.limit - len(taken))
-            if j_nodes > 1:
-                room = min(room, nodes // j_nodes)
-            else:
-                for have, need in ((cpus, j_cpus), (mem, j_mem), (gpus, j_gpus)):
-                    if need > 0:
-                        room = min(room, have // need)
+            need = Capacity(cpus, mem, gpus, nodes)
+            at_most = min(len(ids), self.limit - len(taken)) if self.limit else len(ids)
+            room = free.room_for(need, at_most)
             if room <= 0:
                 continue
             taken += ids[-room:]
             del ids[-room:]
-            if j_nodes > 1:
-                nodes -= room * j_nodes
-            else:
-                cpus, mem, gpus = cpus - room * j_cpus, mem - room * j_mem, gpus - room * j_gpus
+            free = free.minus(need, room)
             if self.limit and len(taken) >= self.limit:
                 break
         return taken
@@ -373,8 +367,8 @@ class Notifier:
             if shape is not None:
                 wf.waiting[node_id] = sub  # to the back: waits the shortest
 
-    def publish_ready(self, workflow_id: int, rows: Sequence[tuple]) -> None:
-        """Jobs became ready; rows are (id, priority, label, scheduler, cpus, mem, gpus, nodes, runtime)."""
+    def publish_ready(self, workflow_id: int, rows: Sequence[ReadyRow]) -> None:
+        """Jobs became ready (their claim classes)."""
         if not rows:
             return
         overflowed = []
@@ -383,17 +377,18 @@ class Notifier:
             if wf is None:
                 return
             if wf.observers:
-                ids = [r[0] for r in rows]
+                ids = [r.job_id for r in rows]
                 overflowed += [s for s in wf.observers if not s._offer(ids)]
             if wf.waiting:
                 overflowed += self._offer_to_waiting_locked(wf, rows)
         for sub in overflowed:
             sub._abort_hook()
 
-    def _offer_to_waiting_locked(self, wf: _Workflow, rows: Sequence[tuple]) -> list:
+    def _offer_to_waiting_locked(self, wf: _Workflow, rows: Sequence[ReadyRow]) -> list:
         demand: dict[tuple, list[int]] = {}
-        for job_id, _prio, label, _sched, cpus, mem, gpus, nodes, runtime in rows:
-            demand.setdefault((label, cpus, mem, gpus, nodes, runtime), []).append(job_id)
+        for r in rows:
+            key = (r.label, r.num_cpus, r.memory_bytes, r.num_gpus, r.num_nodes, r.runtime_s)
+            demand.setdefault(key, []).append(r.job_id)
         left = len(rows)
         budget = max(64, 4 * left)  # nodes examined per batch: follows the batch, not the workers
         told, passed = [], []

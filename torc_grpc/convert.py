@@ -6,10 +6,12 @@ and raise InvalidArgument, so bad input never becomes INTERNAL.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from torc_core.errors import InvalidArgument
 from torc_core.models import (
+    ClaimEnd,
+    ClaimOutcome,
     ClaimRequest,
     Completion,
     ComputeNodeSpec,
@@ -27,14 +29,21 @@ from torc_core.models import (
     Resources,
     Result,
     Severity,
+    SortMethod,
+    StorageFacts,
     UserDataSpec,
     Workflow,
     WorkflowSpec,
     WorkflowStatus,
 )
 
+from torc_core.engine import CompletionOutcome
+
 from ._pb import common_pb2 as c_pb
+from ._pb import server_pb2 as sv_pb
+from ._pb import worker_pb2 as wk_pb
 from ._pb import workflow_pb2 as wf_pb
+from .errors import status_for
 
 
 def _opt(msg, name: str):
@@ -64,16 +73,6 @@ def resources_from_pb(pb: c_pb.Resources) -> Resources:
         if getattr(pb, name) < 0:
             raise InvalidArgument(f"resources.{name} must be >= 0")
     return Resources(pb.num_cpus, pb.memory_bytes, pb.num_gpus, pb.num_nodes, pb.time_limit_seconds)
-
-
-def resources_to_pb(r: Resources) -> c_pb.Resources:
-    return c_pb.Resources(
-        num_cpus=r.num_cpus,
-        memory_bytes=r.memory_bytes,
-        num_gpus=r.num_gpus,
-        num_nodes=r.num_nodes,
-        time_limit_seconds=r.time_limit_seconds,
-    )
 
 
 # ------------------------------------------------------------------ specs
@@ -271,18 +270,24 @@ def start_outcome_to_pb(o: InitializeOutcome) -> wf_pb.StartWorkflowResponse:
 
 # ------------------------------------------------------------------ worker
 
-_SORT_NAMES = {0: "", 1: "gpus_runtime_memory", 2: "gpus_memory_runtime", 3: "none"}
+#: Wire SortMethod -> the core's (UNSPECIFIED = the workflow's own).
+_SORT_METHODS = {
+    c_pb.SORT_METHOD_UNSPECIFIED: None,
+    c_pb.SORT_METHOD_GPUS_RUNTIME_MEMORY: SortMethod.GPUS_RUNTIME_MEMORY,
+    c_pb.SORT_METHOD_GPUS_MEMORY_RUNTIME: SortMethod.GPUS_MEMORY_RUNTIME,
+    c_pb.SORT_METHOD_NONE: SortMethod.NONE,
+}
 
 
 def claim_request_from_pb(pb) -> ClaimRequest:
-    if pb.sort_method not in _SORT_NAMES:
+    if pb.sort_method not in _SORT_METHODS:
         raise InvalidArgument(f"invalid sort_method {pb.sort_method}")
     return ClaimRequest(
         workflow_id=pb.workflow_id,
         compute_node_id=pb.compute_node_id,
         resources=resources_from_pb(pb.resources),
         limit=pb.limit,
-        sort_method=_SORT_NAMES[pb.sort_method],
+        sort_method=_SORT_METHODS[pb.sort_method],
         scheduler_config_id=_opt(pb, "scheduler_config_id"),
         label=pb.label,
         wait_seconds=pb.wait_seconds,
@@ -363,4 +368,38 @@ def workflow_spec_to_pb(s: WorkflowSpec, with_jobs: bool = True) -> c_pb.Workflo
         jobs=[job_spec_to_pb(j) for j in s.jobs] if with_jobs else [],
         env=s.env, jobs_sort_method=s.jobs_sort_method,
         failure_handlers=[failure_handler_spec_to_pb(h) for h in s.failure_handlers],
+    )
+
+
+# ------------------------------------------------------------------ worker answers
+
+def claim_outcome_to_pb(o: ClaimOutcome) -> wk_pb.ClaimJobsResponse:
+    return wk_pb.ClaimJobsResponse(
+        jobs=[job_to_pb(j) for j in o.jobs],
+        reason=o.reason,
+        workflow_complete=o.end is ClaimEnd.WORKFLOW_COMPLETE,
+        workflow_canceled=o.end is ClaimEnd.WORKFLOW_CANCELED,
+    )
+
+
+def completion_outcomes_to_pb(
+    items: Sequence[Completion], outcome: CompletionOutcome
+) -> wk_pb.CompleteJobsResponse:
+    """One CompleteJobOutcome per item, in request order."""
+    results = []
+    for item, err in zip(items, outcome.refusals):
+        if err is None:
+            results.append(wk_pb.CompleteJobOutcome(
+                job_id=item.job_id, ok=True, retried=item.job_id in outcome.retried,
+                recovery_script=outcome.retried.get(item.job_id, "")))
+        else:
+            results.append(wk_pb.CompleteJobOutcome(
+                job_id=item.job_id, ok=False, code=status_for(err).value[0], message=err.message,
+                already_complete=bool(err.details.get("already_complete"))))
+    return wk_pb.CompleteJobsResponse(results=results)
+
+
+def version_to_pb(version: str, facts: StorageFacts) -> sv_pb.GetVersionResponse:
+    return sv_pb.GetVersionResponse(
+        version=version, api="torc.v1", kernels=facts.kernels, sqlite_version=facts.sqlite_version
     )

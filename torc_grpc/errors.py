@@ -11,7 +11,6 @@ import functools
 import logging
 from typing import Callable, Optional
 
-import apsw
 import grpc
 
 from torc_core import errors
@@ -53,8 +52,6 @@ def error_from_rpc(err: grpc.RpcError) -> errors.TorcError:
 def _abort_for(exc: BaseException, context: grpc.ServicerContext) -> None:
     if isinstance(exc, errors.TorcError):
         context.abort(status_for(exc), exc.message)
-    if isinstance(exc, apsw.BusyError):
-        context.abort(grpc.StatusCode.UNAVAILABLE, "the database is busy; retry")
 
 
 def _already_aborted(context: grpc.ServicerContext) -> bool:
@@ -67,7 +64,7 @@ def _already_aborted(context: grpc.ServicerContext) -> bool:
 
 def _answer(exc: Exception, context: grpc.ServicerContext, method: Callable) -> None:
     """Abort the call for an exception raised by a handler (in its except block)."""
-    _abort_for(exc, context)  # TorcError / BusyError: their status
+    _abort_for(exc, context)  # TorcError: its status
     if _already_aborted(context):  # context.abort() raises a plain Exception
         raise exc
     log.exception("internal error in %s", method.__qualname__)
@@ -77,7 +74,8 @@ def _answer(exc: Exception, context: grpc.ServicerContext, method: Callable) -> 
 def translate_errors(method: Callable) -> Callable:
     """Map exceptions of a unary or client-streaming handler to statuses.
 
-    TorcError and apsw.BusyError get their status from ERROR_TABLE; an
+    TorcError gets its status from ERROR_TABLE (a busy database is the
+    core's StoreBusy, torc_core.store.busy_as_store_busy); an
     exception from context.abort() passes through; anything else is a bug:
     logged with its traceback, answered INTERNAL with a generic message.
     """

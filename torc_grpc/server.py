@@ -130,7 +130,7 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
     job_pb2_grpc.add_JobServiceServicer_to_server(JobServiceServicer(engine), server)
     worker_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServiceServicer(engine), server)
     event_pb2_grpc.add_EventServiceServicer_to_server(EventServiceServicer(engine), server)
-    server_pb2_grpc.add_ServerServiceServicer_to_server(ServerServiceServicer(), server)
+    server_pb2_grpc.add_ServerServiceServicer_to_server(ServerServiceServicer(engine), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -44,7 +44,7 @@ def test_concurrent_calls_get_their_own_outcomes(tmp_path):
                 assert isinstance(outcomes[4], InvalidTransition if k % 2 else NotFound)
         assert len(results) == 8
         assert engine.unblocker.flush(30)
-        rows = store.list_results(engine._reader(), wf.id, True, 0, [], 0, 10_000)
+        rows = store.list_results(engine._core.reader(), wf.id, True, 0, [], 0, 10_000)
         refused = {jobs[k * 100 + n + 4] for k in range(1, 8, 2) for n in range(0, 100, 5)}
         assert sorted(r.job_id for r in rows) == sorted(set(jobs[:800]) - refused
                                                         - {jobs[k * 100 + n + 4] for k in range(0, 8, 2)

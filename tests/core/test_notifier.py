@@ -123,10 +123,11 @@ def test_observer_snapshot_then_batches_then_the_end(engine):
 def test_events_of_a_rolled_back_transaction_are_never_published(engine):
     wf, _ = engine.create_workflow(WorkflowSpec(name="w", jobs=(JobSpec(name="a", command="x"),)))
     sub, events = engine.watch_events(wf.id, Severity.DEBUG)
-    with engine._write_lock:
+    core = engine._core
+    with core.write_lock:
         with pytest.raises(RuntimeError):
-            with engine._tx() as c:
-                engine._event(c, wf.id, "doomed", Severity.INFO)
+            with core.transaction() as tx:
+                tx.event(wf.id, "doomed", Severity.INFO)
                 raise RuntimeError("roll back")
     engine.cancel_workflow(wf.id)
     assert next(events).event_type == "workflow_canceled"

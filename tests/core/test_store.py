@@ -6,7 +6,9 @@ from __future__ import annotations
 import apsw
 import pytest
 
-from torc_core import db, store
+from torc_core import store
+from torc_core.store import db, events, job_status
+from torc_core.store import jobs as job_sql
 from torc_core.engine import Engine
 from torc_core.models import JobSpec, ResourceRequirementsSpec, WorkflowSpec
 
@@ -70,16 +72,16 @@ def test_hot_queries_use_their_indexes(tmp_path):
     conn = db.open_connection(path)
     conn.execute("ANALYZE")
     checks = {
-        "idx_job_workflow_status": (store.LIST_JOBS_BY_STATUS.format("?"), (wf.id, 2, 0, 10)),
-        "idx_job_depends_on_workflow": (store.GRAPH_EDGES, (wf.id,)),
-        "idx_job_output_file_file": (store.MATERIALIZE_FILE_EDGES, (wf.id,)),
-        "idx_job_output_user_data_ud": (store.MATERIALIZE_USER_DATA_EDGES, (wf.id,)),
-        "idx_job_unblocking_pending": (store.CLEAR_UNBLOCKING, (wf.id,)),
-        "idx_event_workflow": (store.LIST_EVENTS, (wf.id, 0, 0, 10)),
+        "idx_job_workflow_status": (job_sql.LIST_JOBS_BY_STATUS.format("?"), (wf.id, 2, 0, 10)),
+        "idx_job_depends_on_workflow": (job_sql.GRAPH_EDGES, (wf.id,)),
+        "idx_job_output_file_file": (job_sql.MATERIALIZE_FILE_EDGES, (wf.id,)),
+        "idx_job_output_user_data_ud": (job_sql.MATERIALIZE_USER_DATA_EDGES, (wf.id,)),
+        "idx_job_unblocking_pending": (job_status.CLEAR_UNBLOCKING, (wf.id,)),
+        "idx_event_workflow": (events.LIST_EVENTS, (wf.id, 0, 0, 10)),
     }
     for index, (sql, args) in checks.items():
         plan = _plan(conn, sql, args)
         assert index in plan, f"{index} not used: {plan}"
-    assert "SCAN" not in _plan(conn, store.GRAPH_JOBS, (wf.id,))
-    assert "SCAN" not in _plan(conn, store.GET_JOB, (1,))
+    assert "SCAN" not in _plan(conn, job_sql.GRAPH_JOBS, (wf.id,))
+    assert "SCAN" not in _plan(conn, job_sql.GET_JOB, (1,))
     conn.close()

@@ -11,7 +11,7 @@ import pytest
 
 from torc_core.engine import Engine
 from torc_core.models import Completion, JobSpec, JobStatus, WorkflowSpec
-from torc_core.unblocker import interval_from_env
+from torc_core.engine.unblocker import interval_from_env
 
 
 def batches_logged(caplog) -> list[int]:
@@ -26,7 +26,7 @@ def fan_in(n: int) -> WorkflowSpec:
 
 
 def test_interval_batches_completions_together(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="torc_core.execution")
+    caplog.set_level(logging.INFO, logger="torc_core.engine")
     engine = Engine(str(tmp_path / "i.db"), unblock_interval=3.0)
     try:
         wf, ids = engine.create_workflow(fan_in(2))

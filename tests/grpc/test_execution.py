@@ -9,7 +9,7 @@ import time
 import grpc
 
 from torc_core import _reference, store
-from torc_core.db import open_connection, transaction
+from torc_core.store import open_connection, transaction
 from torc_core.engine import Engine
 from torc_core.models import Completion, JobSpec, WorkflowSpec
 from torc_grpc._pb import common_pb2 as c
@@ -226,7 +226,7 @@ def test_restart_reprocesses_uncommitted_unblocking(tmp_path):
     engine.claim_next_jobs(wf.id)
     engine.unblocker.stop()  # completions are acknowledged but never unblocked (a crash)
     assert engine.complete_jobs([Completion(job_id=ids["a"], status=6, run_id=run, return_code=2)]) == [None]
-    engine._closed = True  # simulate the kill: no flush, no checkpoint
+    engine._core.closed = True  # simulate the kill: no flush, no checkpoint
     conn = open_connection(path)
     assert store.pending_unblock(conn, wf.id) == [(ids["a"], 6)]
     conn.close()

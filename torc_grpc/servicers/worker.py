@@ -7,7 +7,7 @@ from torc_core.engine import Engine
 from .. import convert
 from .._pb import worker_pb2 as pb
 from .._pb import worker_pb2_grpc as pb_grpc
-from ..errors import status_for, translate_errors, translate_stream_errors
+from ..errors import translate_errors, translate_stream_errors
 from ..streams import attached
 
 
@@ -23,7 +23,7 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
     @translate_errors
     def ClaimJobs(self, request, context):
         outcome = self.engine.claim_jobs(convert.claim_request_from_pb(request))
-        return pb.ClaimJobsResponse(jobs=[convert.job_to_pb(j) for j in outcome.jobs], reason=outcome.reason)
+        return convert.claim_outcome_to_pb(outcome)
 
     @translate_errors
     def ClaimNextJobs(self, request, context):
@@ -42,20 +42,8 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
 
     @translate_errors
     def CompleteJobs(self, request, context):
-        outcomes, retried = self.engine.complete_jobs_detailed(
-            [convert.completion_from_pb(c) for c in request.completions]
-        )
-        return pb.CompleteJobsResponse(
-            results=[
-                pb.CompleteJobOutcome(job_id=item.job_id, ok=True, retried=item.job_id in retried,
-                                      recovery_script=retried.get(item.job_id, ""))
-                if err is None
-                else pb.CompleteJobOutcome(
-                    job_id=item.job_id, ok=False, code=status_for(err).value[0], message=err.message
-                )
-                for item, err in zip(request.completions, outcomes)
-            ]
-        )
+        items = [convert.completion_from_pb(c) for c in request.completions]
+        return convert.completion_outcomes_to_pb(items, self.engine.complete_jobs_detailed(items))
 
     @translate_stream_errors
     def WatchReadyJobs(self, request, context):

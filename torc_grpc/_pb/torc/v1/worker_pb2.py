@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from torc_grpc._pb.torc.v1 import common_pb2 as torc_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14torc/v1/worker.proto\x12\x07torc.v1\x1a\x14torc/v1/common.proto\"\xcc\x01\n\x1aRegisterComputeNodeRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\x03\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x03\x12%\n\tresources\x18\x04 \x01(\x0b\x32\x12.torc.v1.Resources\x12 \n\x13scheduler_config_id\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x19\n\x11\x63ompute_node_type\x18\x06 \x01(\tB\x16\n\x14_scheduler_config_id\"M\n\x1bRegisterComputeNodeResponse\x12\x17\n\x0f\x63ompute_node_id\x18\x01 \x01(\x03\x12\x15\n\rlease_seconds\x18\x02 \x01(\x01\"\x9f\x02\n\x10\x43laimJobsRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\x03\x12\x17\n\x0f\x63ompute_node_id\x18\x02 \x01(\x03\x12%\n\tresources\x18\x03 \x01(\x0b\x32\x12.torc.v1.Resources\x12\r\n\x05limit\x18\x04 \x01(\x03\x12(\n\x0bsort_method\x18\x05 \x01(\x0e\x32\x13.torc.v1.SortMethod\x12 \n\x13scheduler_config_id\x18\x06 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05label\x18\x07 \x01(\t\x12\x14\n\x0cwait_seconds\x18\x08 \x01(\x01\x12\x1e\n\x16strict_scheduler_match\x18\t \x01(\x08\x42\x16\n\x14_scheduler_config_id\"?\n\x11\x43laimJobsResponse\x12\x1a\n\x04jobs\x18\x01 \x03(\x0b\x32\x0c.torc.v1.Job\x12\x0e\n\x06reason\x18\x02 \x01(\t\"S\n\x14\x43laimNextJobsRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\x03\x12\x17\n\x0f\x63ompute_node_id\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x03\"3\n\x15\x43laimNextJobsResponse\x12\x1a\n\x04jobs\x18\x01 \x03(\x0b\x32\x0c.torc.v1.Job\"J\n\x0fStartJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\x0e\n\x06run_id\x18\x02 \x01(\x03\x12\x17\n\x0f\x63ompute_node_id\x18\x03 \x01(\x03\"-\n\x10StartJobResponse\x12\x19\n\x03job\x18\x01 \x01(\x0b\x32\x0c.torc.v1.Job\"|\n\x12\x43ompleteJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\"\n\x06status\x18\x02 \x01(\x0e\x32\x12.torc.v1.JobStatus\x12\x0e\n\x06run_id\x18\x03 \x01(\x03\x12\"\n\x06result\x18\x04 \x01(\x0b\x32\x12.torc.v1.JobResult\"0\n\x13\x43ompleteJobResponse\x12\x19\n\x03job\x18\x01 \x01(\x0b\x32\x0c.torc.v1.Job\"G\n\x13\x43ompleteJobsRequest\x12\x30\n\x0b\x63ompletions\x18\x01 \x03(\x0b\x32\x1b.torc.v1.CompleteJobRequest\"y\n\x12\x43ompleteJobOutcome\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0c\n\x04\x63ode\x18\x03 \x01(\x05\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x0f\n\x07retried\x18\x05 \x01(\x08\x12\x17\n\x0frecovery_script\x18\x06 \x01(\t\"D\n\x14\x43ompleteJobsResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.torc.v1.CompleteJobOutcome\"+\n\x10HeartbeatRequest\x12\x17\n\x0f\x63ompute_node_id\x18\x01 \x01(\x03\"C\n\x11HeartbeatResponse\x12\x15\n\rlease_seconds\x18\x01 \x01(\x01\x12\x17\n\x0fpending_job_ids\x18\x02 \x03(\x03\"E\n\x15WatchReadyJobsRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\x03\x12\x17\n\x0f\x63ompute_node_id\x18\x02 \x01(\x03\"_\n\x16WatchReadyJobsResponse\x12\x0f\n\x07job_ids\x18\x01 \x03(\x03\x12\x19\n\x11workflow_complete\x18\x02 \x01(\x08\x12\x19\n\x11workflow_canceled\x18\x03 \x01(\x08\x32\xf6\x04\n\rWorkerService\x12`\n\x13RegisterComputeNode\x12#.torc.v1.RegisterComputeNodeRequest\x1a$.torc.v1.RegisterComputeNodeResponse\x12\x42\n\tClaimJobs\x12\x19.torc.v1.ClaimJobsRequest\x1a\x1a.torc.v1.ClaimJobsResponse\x12N\n\rClaimNextJobs\x12\x1d.torc.v1.ClaimNextJobsRequest\x1a\x1e.torc.v1.ClaimNextJobsResponse\x12?\n\x08StartJob\x12\x18.torc.v1.StartJobRequest\x1a\x19.torc.v1.StartJobResponse\x12H\n\x0b\x43ompleteJob\x12\x1b.torc.v1.CompleteJobRequest\x1a\x1c.torc.v1.CompleteJobResponse\x12K\n\x0c\x43ompleteJobs\x12\x1c.torc.v1.CompleteJobsRequest\x1a\x1d.torc.v1.CompleteJobsResponse\x12\x42\n\tHeartbeat\x12\x19.torc.v1.HeartbeatRequest\x1a\x1a.torc.v1.HeartbeatResponse\x12S\n\x0eWatchReadyJobs\x12\x1e.torc.v1.WatchReadyJobsRequest\x1a\x1f.torc.v1.WatchReadyJobsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14torc/v1/worker.proto\x12\x07torc.v1\x1a\x14torc/v1/common.proto\"\xcc\x01\n\x1aRegisterComputeNodeRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\x03\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x03\x12%\n\tresources\x18\x04 \x01(\x0b\x32\x12.torc.v1.Resources\x12 \n\x13scheduler_config_id\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x19\n\x11\x63ompute_node_type\x18\x06 \x01(\tB\x16\n\x14_scheduler_config_id\"M\n\x1bRegisterComputeNodeResponse\x12\x17\n\x0f\x63ompute_node_id\x18\x01 \x01(\x03\x12\x15\n\rlease_seconds\x18\x02 \x01(\x01\"\x9f\x02\n\x10\x43laimJobsRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\x03\x12\x17\n\x0f\x63ompute_node_id\x18\x02 \x01(\x03\x12%\n\tresources\x18\x03 \x01(\x0b\x32\x12.torc.v1.Resources\x12\r\n\x05limit\x18\x04 \x01(\x03\x12(\n\x0bsort_method\x18\x05 \x01(\x0e\x32\x13.torc.v1.SortMethod\x12 \n\x13scheduler_config_id\x18\x06 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05label\x18\x07 \x01(\t\x12\x14\n\x0cwait_seconds\x18\x08 \x01(\x01\x12\x1e\n\x16strict_scheduler_match\x18\t \x01(\x08\x42\x16\n\x14_scheduler_config_id\"u\n\x11\x43laimJobsResponse\x12\x1a\n\x04jobs\x18\x01 \x03(\x0b\x32\x0c.torc.v1.Job\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x19\n\x11workflow_complete\x18\x03 \x01(\x08\x12\x19\n\x11workflow_canceled\x18\x04 \x01(\x08\"S\n\x14\x43laimNextJobsRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\x03\x12\x17\n\x0f\x63ompute_node_id\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x03\"3\n\x15\x43laimNextJobsResponse\x12\x1a\n\x04jobs\x18\x01 \x03(\x0b\x32\x0c.torc.v1.Job\"J\n\x0fStartJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\x0e\n\x06run_id\x18\x02 \x01(\x03\x12\x17\n\x0f\x63ompute_node_id\x18\x03 \x01(\x03\"-\n\x10StartJobResponse\x12\x19\n\x03job\x18\x01 \x01(\x0b\x32\x0c.torc.v1.Job\"|\n\x12\x43ompleteJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\"\n\x06status\x18\x02 \x01(\x0e\x32\x12.torc.v1.JobStatus\x12\x0e\n\x06run_id\x18\x03 \x01(\x03\x12\"\n\x06result\x18\x04 \x01(\x0b\x32\x12.torc.v1.JobResult\"0\n\x13\x43ompleteJobResponse\x12\x19\n\x03job\x18\x01 \x01(\x0b\x32\x0c.torc.v1.Job\"G\n\x13\x43ompleteJobsRequest\x12\x30\n\x0b\x63ompletions\x18\x01 \x03(\x0b\x32\x1b.torc.v1.CompleteJobRequest\"\x93\x01\n\x12\x43ompleteJobOutcome\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0c\n\x04\x63ode\x18\x03 \x01(\x05\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x0f\n\x07retried\x18\x05 \x01(\x08\x12\x17\n\x0frecovery_script\x18\x06 \x01(\t\x12\x18\n\x10\x61lready_complete\x18\x07 \x01(\x08\"D\n\x14\x43ompleteJobsResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.torc.v1.CompleteJobOutcome\"+\n\x10HeartbeatRequest\x12\x17\n\x0f\x63ompute_node_id\x18\x01 \x01(\x03\"C\n\x11HeartbeatResponse\x12\x15\n\rlease_seconds\x18\x01 \x01(\x01\x12\x17\n\x0fpending_job_ids\x18\x02 \x03(\x03\"E\n\x15WatchReadyJobsRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\x03\x12\x17\n\x0f\x63ompute_node_id\x18\x02 \x01(\x03\"_\n\x16WatchReadyJobsResponse\x12\x0f\n\x07job_ids\x18\x01 \x03(\x03\x12\x19\n\x11workflow_complete\x18\x02 \x01(\x08\x12\x19\n\x11workflow_canceled\x18\x03 \x01(\x08\x32\xf6\x04\n\rWorkerService\x12`\n\x13RegisterComputeNode\x12#.torc.v1.RegisterComputeNodeRequest\x1a$.torc.v1.RegisterComputeNodeResponse\x12\x42\n\tClaimJobs\x12\x19.torc.v1.ClaimJobsRequest\x1a\x1a.torc.v1.ClaimJobsResponse\x12N\n\rClaimNextJobs\x12\x1d.torc.v1.ClaimNextJobsRequest\x1a\x1e.torc.v1.ClaimNextJobsResponse\x12?\n\x08StartJob\x12\x18.torc.v1.StartJobRequest\x1a\x19.torc.v1.StartJobResponse\x12H\n\x0b\x43ompleteJob\x12\x1b.torc.v1.CompleteJobRequest\x1a\x1c.torc.v1.CompleteJobResponse\x12K\n\x0c\x43ompleteJobs\x12\x1c.torc.v1.CompleteJobsRequest\x1a\x1d.torc.v1.CompleteJobsResponse\x12\x42\n\tHeartbeat\x12\x19.torc.v1.HeartbeatRequest\x1a\x1a.torc.v1.HeartbeatResponse\x12S\n\x0eWatchReadyJobs\x12\x1e.torc.v1.WatchReadyJobsRequest\x1a\x1f.torc.v1.WatchReadyJobsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,33 +39,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLAIMJOBSREQUEST']._serialized_start=342
   _globals['_CLAIMJOBSREQUEST']._serialized_end=629
   _globals['_CLAIMJOBSRESPONSE']._serialized_start=631
-  _globals['_CLAIMJOBSRESPONSE']._serialized_end=694
-  _globals['_CLAIMNEXTJOBSREQUEST']._serialized_start=696
-  _globals['_CLAIMNEXTJOBSREQUEST']._serialized_end=779
-  _globals['_CLAIMNEXTJOBSRESPONSE']._serialized_start=781
-  _globals['_CLAIMNEXTJOBSRESPONSE']._serialized_end=832
-  _globals['_STARTJOBREQUEST']._serialized_start=834
-  _globals['_STARTJOBREQUEST']._serialized_end=908
-  _globals['_STARTJOBRESPONSE']._serialized_start=910
-  _globals['_STARTJOBRESPONSE']._serialized_end=955
-  _globals['_COMPLETEJOBREQUEST']._serialized_start=957
-  _globals['_COMPLETEJOBREQUEST']._serialized_end=1081
-  _globals['_COMPLETEJOBRESPONSE']._serialized_start=1083
-  _globals['_COMPLETEJOBRESPONSE']._serialized_end=1131
-  _globals['_COMPLETEJOBSREQUEST']._serialized_start=1133
-  _globals['_COMPLETEJOBSREQUEST']._serialized_end=1204
-  _globals['_COMPLETEJOBOUTCOME']._serialized_start=1206
-  _globals['_COMPLETEJOBOUTCOME']._serialized_end=1327
-  _globals['_COMPLETEJOBSRESPONSE']._serialized_start=1329
-  _globals['_COMPLETEJOBSRESPONSE']._serialized_end=1397
-  _globals['_HEARTBEATREQUEST']._serialized_start=1399
-  _globals['_HEARTBEATREQUEST']._serialized_end=1442
-  _globals['_HEARTBEATRESPONSE']._serialized_start=1444
-  _globals['_HEARTBEATRESPONSE']._serialized_end=1511
-  _globals['_WATCHREADYJOBSREQUEST']._serialized_start=1513
-  _globals['_WATCHREADYJOBSREQUEST']._serialized_end=1582
-  _globals['_WATCHREADYJOBSRESPONSE']._serialized_start=1584
-  _globals['_WATCHREADYJOBSRESPONSE']._serialized_end=1679
-  _globals['_WORKERSERVICE']._serialized_start=1682
-  _globals['_WORKERSERVICE']._serialized_end=2312
+  _globals['_CLAIMJOBSRESPONSE']._serialized_end=748
+  _globals['_CLAIMNEXTJOBSREQUEST']._serialized_start=750
+  _globals['_CLAIMNEXTJOBSREQUEST']._serialized_end=833
+  _globals['_CLAIMNEXTJOBSRESPONSE']._serialized_start=835
+  _globals['_CLAIMNEXTJOBSRESPONSE']._serialized_end=886
+  _globals['_STARTJOBREQUEST']._serialized_start=888
+  _globals['_STARTJOBREQUEST']._serialized_end=962
+  _globals['_STARTJOBRESPONSE']._serialized_start=964
+  _globals['_STARTJOBRESPONSE']._serialized_end=1009
+  _globals['_COMPLETEJOBREQUEST']._serialized_start=1011
+  _globals['_COMPLETEJOBREQUEST']._serialized_end=1135
+  _globals['_COMPLETEJOBRESPONSE']._serialized_start=1137
+  _globals['_COMPLETEJOBRESPONSE']._serialized_end=1185
+  _globals['_COMPLETEJOBSREQUEST']._serialized_start=1187
+  _globals['_COMPLETEJOBSREQUEST']._serialized_end=1258
+  _globals['_COMPLETEJOBOUTCOME']._serialized_start=1261
+  _globals['_COMPLETEJOBOUTCOME']._serialized_end=1408
+  _globals['_COMPLETEJOBSRESPONSE']._serialized_start=1410
+  _globals['_COMPLETEJOBSRESPONSE']._serialized_end=1478
+  _globals['_HEARTBEATREQUEST']._serialized_start=1480
+  _globals['_HEARTBEATREQUEST']._serialized_end=1523
+  _globals['_HEARTBEATRESPONSE']._serialized_start=1525
+  _globals['_HEARTBEATRESPONSE']._serialized_end=1592
+  _globals['_WATCHREADYJOBSREQUEST']._serialized_start=1594
+  _globals['_WATCHREADYJOBSREQUEST']._serialized_end=1663
+  _globals['_WATCHREADYJOBSRESPONSE']._serialized_start=1665
+  _globals['_WATCHREADYJOBSRESPONSE']._serialized_end=1760
+  _globals['_WORKERSERVICE']._serialized_start=1763
+  _globals['_WORKERSERVICE']._serialized_end=2393
 # @@protoc_insertion_point(module_scope)

@@ -54,12 +54,16 @@ class ClaimJobsRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., limit: _Optional[int] = ..., sort_method: _Optional[_Union[_common_pb2.SortMethod, str]] = ..., scheduler_config_id: _Optional[int] = ..., label: _Optional[str] = ..., wait_seconds: _Optional[float] = ..., strict_scheduler_match: _Optional[bool] = ...) -> None: ...
 
 class ClaimJobsResponse(_message.Message):
-    __slots__ = ("jobs", "reason")
+    __slots__ = ("jobs", "reason", "workflow_complete", "workflow_canceled")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_CANCELED_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[_common_pb2.Job]
     reason: str
-    def __init__(self, jobs: _Optional[_Iterable[_Union[_common_pb2.Job, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
+    workflow_complete: bool
+    workflow_canceled: bool
+    def __init__(self, jobs: _Optional[_Iterable[_Union[_common_pb2.Job, _Mapping]]] = ..., reason: _Optional[str] = ..., workflow_complete: _Optional[bool] = ..., workflow_canceled: _Optional[bool] = ...) -> None: ...
 
 class ClaimNextJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "compute_node_id", "limit")
@@ -118,20 +122,22 @@ class CompleteJobsRequest(_message.Message):
     def __init__(self, completions: _Optional[_Iterable[_Union[CompleteJobRequest, _Mapping]]] = ...) -> None: ...
 
 class CompleteJobOutcome(_message.Message):
-    __slots__ = ("job_id", "ok", "code", "message", "retried", "recovery_script")
+    __slots__ = ("job_id", "ok", "code", "message", "retried", "recovery_script", "already_complete")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OK_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     RETRIED_FIELD_NUMBER: _ClassVar[int]
     RECOVERY_SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_COMPLETE_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     ok: bool
     code: int
     message: str
     retried: bool
     recovery_script: str
-    def __init__(self, job_id: _Optional[int] = ..., ok: _Optional[bool] = ..., code: _Optional[int] = ..., message: _Optional[str] = ..., retried: _Optional[bool] = ..., recovery_script: _Optional[str] = ...) -> None: ...
+    already_complete: bool
+    def __init__(self, job_id: _Optional[int] = ..., ok: _Optional[bool] = ..., code: _Optional[int] = ..., message: _Optional[str] = ..., retried: _Optional[bool] = ..., recovery_script: _Optional[str] = ..., already_complete: _Optional[bool] = ...) -> None: ...
 
 class CompleteJobsResponse(_message.Message):
     __slots__ = ("results",)

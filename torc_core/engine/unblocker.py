@@ -14,11 +14,21 @@ import logging
 import os
 import threading
 from collections import defaultdict
-from typing import Callable
+from typing import Callable, NamedTuple, Optional
 
 log = logging.getLogger("torc_core.unblocker")
 
-Item = tuple[int, int, int]  # (workflow_id, job_id, status)
+
+class Handoff(NamedTuple):
+    """A committed completion whose dependents the unblocker must resolve."""
+
+    workflow_id: int
+    job_id: int
+    status: int
+
+
+#: The batch step: (workflow_id, [(job_id, status), ...]) -> None; it owns the transaction.
+Process = Callable[[int, list[tuple[int, int]]], None]
 
 
 def interval_from_env() -> float:
@@ -36,22 +46,27 @@ class Unblocker:
     """Background batcher of completions.
 
     Args:
-        process: Called with (workflow_id, [(job_id, status), ...]) for each
-            workflow of a drained batch; it owns the transaction.
         interval: Deliberate batching delay in seconds (0 = event-driven).
+
+    Items submitted before start() wait for the thread.
     """
 
-    def __init__(self, process: Callable[[int, list[tuple[int, int]]], None], interval: float = 0.0):
-        self._process = process
+    def __init__(self, interval: float = 0.0) -> None:
         self._interval = interval
         self._cv = threading.Condition()
-        self._pending: list[Item] = []
+        self._pending: list[Handoff] = []
         self._busy = False
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="torc-unblocker", daemon=True)
+        #: Started by start() with the batch step.
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self, process: Process) -> None:
+        """Start the thread with the batch step."""
+        self._thread = threading.Thread(target=self._run, args=(process,), name="torc-unblocker",
+                                        daemon=True)
         self._thread.start()
 
-    def submit(self, items: list[Item]) -> None:
+    def submit(self, items: list[Handoff]) -> None:
         if not items:
             return
         with self._cv:
@@ -68,9 +83,10 @@ class Unblocker:
         with self._cv:
             self._stopping = True
             self._cv.notify_all()
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
 
-    def _run(self) -> None:
+    def _run(self, process: Process) -> None:
         while True:
             with self._cv:
                 self._cv.wait_for(lambda: self._pending or self._stopping)
@@ -88,7 +104,7 @@ class Unblocker:
                     by_workflow[workflow_id].append((job_id, status))
                 for workflow_id, items in by_workflow.items():
                     try:
-                        self._process(workflow_id, items)
+                        process(workflow_id, items)
                     except Exception:  # keep the thread alive; the rows stay pending in the DB
                         log.exception("workflow %d: unblocking failed; rebuilt on next use", workflow_id)
             finally:

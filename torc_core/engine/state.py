@@ -7,11 +7,10 @@ from __future__ import annotations
 import threading
 from typing import Optional, Sequence
 
-import apsw
-
-from . import store
-from .kernels import Graph, ReadyIndex
-from .models import DONE_STATUSES, NO_SCHEDULER
+from .. import store
+from ..kernels import Graph, ReadyIndex
+from ..models import DONE_STATUSES, NO_SCHEDULER
+from ..store import Connection, ReadyRow
 
 
 class WorkflowState:
@@ -20,14 +19,16 @@ class WorkflowState:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.ready = ReadyIndex(graph.num_jobs)
+        #: Claim class key -> the ready index's class id.
         self._classes: dict[tuple, int] = {}
+        #: Label -> small int id for the ready index ("" = unlabeled = 0).
         self._labels: dict[str, int] = {"": 0}
         #: Bumped (under `changed`) when jobs become ready or the workflow ends.
         self.version = 0
         self.changed = threading.Condition(threading.Lock())
 
     @classmethod
-    def load(cls, conn: apsw.Connection, workflow_id: int) -> "WorkflowState":
+    def load(cls, conn: Connection, workflow_id: int) -> "WorkflowState":
         state = cls(Graph(*store.load_graph_arrays(conn, workflow_id)))
         state.add_ready_rows(store.ready_class_rows(conn, workflow_id))
         return state
@@ -36,15 +37,17 @@ class WorkflowState:
         """The label's id, or None when no job of the workflow has that label."""
         return self._labels.get(label)
 
-    def add_ready_rows(self, rows: Sequence[tuple]) -> None:
-        """Insert ready jobs given (id, priority, label, scheduler, cpus, mem, gpus, nodes, runtime)."""
+    def add_ready_rows(self, rows: Sequence[ReadyRow]) -> None:
+        """Insert newly ready jobs into the ready index, by claim class."""
         if not rows:
             return
         jobs, classes = [], []
-        indices = self.graph.indices_of([r[0] for r in rows])
-        for index, (_id, prio, label, sched, cpus, mem, gpus, nodes, runtime) in zip(indices, rows):
-            label_id = self._labels.setdefault(label, len(self._labels))
-            key = (prio, label_id, NO_SCHEDULER if sched is None else sched, cpus, mem, gpus, nodes, runtime)
+        indices = self.graph.indices_of([r.job_id for r in rows])
+        for index, r in zip(indices, rows):
+            label_id = self._labels.setdefault(r.label, len(self._labels))
+            sched = NO_SCHEDULER if r.scheduler_id is None else r.scheduler_id
+            key = (r.priority, label_id, sched, r.num_cpus, r.memory_bytes, r.num_gpus,
+                   r.num_nodes, r.runtime_s)
             cl = self._classes.get(key)
             if cl is None:
                 cl = self.ready.define_class(*key)

@@ -1,4 +1,4 @@
-"""Opening SQLite connections: one policy, as a named list, for every connection.
+"""Connections, transactions and migrations: one policy, as a named list, for every connection.
 
 Only the PyPI apsw (with its private SQLite) touches the database in the
 server process; never the stdlib sqlite3 module (two SQLite copies in one
@@ -8,13 +8,19 @@ process break file locking). One connection per thread.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from importlib import resources
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 import apsw
 
-from .errors import StoreBusy
+from ..errors import StoreBusy
+
+T = TypeVar("T")
+
+#: The connection type the rest of the core passes around (only the store talks to apsw).
+Connection = apsw.Connection
 
 #: Milliseconds a statement waits on a locked database before BusyError.
 BUSY_TIMEOUT_MS = 30_000
@@ -83,6 +89,11 @@ MIGRATIONS: list[tuple[int, Callable[[apsw.Connection], None]]] = [
     (2, _migration_v2),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def sqlite_version() -> str:
+    """The version of the SQLite library inside apsw (the only one in the process)."""
+    return apsw.sqlite_lib_version()
 
 
 def open_connection(path: str) -> apsw.Connection:
@@ -155,3 +166,18 @@ def transaction(conn: apsw.Connection) -> Iterator[apsw.Connection]:
         except apsw.BusyError as exc:
             conn.execute("ROLLBACK")
             raise StoreBusy("the database is busy; retry") from exc
+
+
+def busy_as_store_busy(fn: Callable[..., T]) -> Callable[..., T]:
+    """Decorate a core entry point so that a database that stayed locked past
+    the busy timeout surfaces as the core's retryable StoreBusy, never as an
+    apsw exception (the transport maps core errors only)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except apsw.BusyError as exc:
+            raise StoreBusy("the database is busy; retry") from exc
+
+    return wrapper

@@ -1,0 +1,258 @@
+"""The consistency owner of torc-grpc: one public face over services composed
+on one core.
+
+    core.py         lock, connections, per-workflow state, the transaction object
+    definitions.py  create, add jobs, delete
+    runs.py         initialize, start
+    reads.py        every read, status counts, server facts
+    claims.py       compute nodes, claims (long poll), start
+    completion.py   CompleteJob(s) group commit; the one write of a completion
+    retries.py      failure-handler rules and retry limits
+    lifecycle.py    cancel, reset, retry
+    leases.py       heartbeats, lease expiry
+    unblocking.py   the unblocker's batch step, crash recovery
+    streams.py      WatchReadyJobs / WatchEvents subscriptions
+    state.py        WorkflowState (graph + ready index + change condition)
+    unblocker.py    the unblocker thread
+
+The concurrency and transaction contract is documented once, in core.py.
+Every public method of Engine is one line of delegation; a storage error
+that escapes a service (the database locked past the busy timeout) becomes
+the core's retryable StoreBusy here, never an apsw exception.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Optional, Sequence
+
+from .. import store
+from ..errors import TorcError
+from ..models import (
+    ClaimOutcome,
+    ClaimRequest,
+    Completion,
+    ComputeNodeSpec,
+    Event,
+    InitializeOutcome,
+    Job,
+    JobBatch,
+    Page,
+    Severity,
+    StorageFacts,
+    Workflow,
+    WorkflowSpec,
+    WorkflowStatus,
+)
+from ..notifier import EventSubscription, Notifier, ReadySubscription
+from .claims import Claims
+from .completion import Completer, CompletionOutcome
+from .core import EngineCore
+from .definitions import Definitions
+from .leases import Leases
+from .lifecycle import Lifecycle
+from .reads import Reads
+from .runs import Runs
+from .streams import Streams
+from .unblocker import Unblocker, interval_from_env
+from .unblocking import Unblocking
+
+__all__ = ["CompletionOutcome", "Engine"]
+
+_busy = store.busy_as_store_busy
+
+
+class Engine:
+    """Owns the database and every state change of torc-grpc.
+
+    Args:
+        path: SQLite database file (created and migrated when needed). It must
+            be on a local disk: WAL needs shared memory on one host.
+        lease_seconds: How long a compute node's registration lasts without
+            a heartbeat (0 = leases never expire). On start every active
+            node gets a fresh lease: nobody could heartbeat while the server
+            was down.
+        unblock_interval: Deliberate batching delay of the unblocker (default:
+            TORC_UNBLOCK_INTERVAL, 0 = event-driven).
+        recover: Re-process completions whose unblocking was not committed
+            before the last stop (always, except in tests of that very path).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        lease_seconds: float = 120.0,
+        unblock_interval: Optional[float] = None,
+        recover: bool = True,
+    ) -> None:
+        interval = interval_from_env() if unblock_interval is None else unblock_interval
+        core = EngineCore(path, lease_seconds, interval)
+        self._core = core
+        self._reads = Reads(core)
+        self._definitions = Definitions(core)
+        self._runs = Runs(core)
+        self._claims = Claims(core, self._reads)
+        self._completer = Completer(core)
+        self._lifecycle = Lifecycle(core, self._runs, self._reads)
+        self._leases = Leases(core, self._completer)
+        self._unblocking = Unblocking(core)
+        self._streams = Streams(core)
+        core.unblocker.start(self._unblocking.process)
+        if recover:
+            self._unblocking.recover_pending()
+        self._leases.start()
+
+    # ------------------------------------------------------------ facts and parts
+    @property
+    def path(self) -> str:
+        return self._core.path
+
+    @property
+    def lease_seconds(self) -> float:
+        return self._core.lease_seconds
+
+    @property
+    def schema_version(self) -> int:
+        return self._core.schema_version
+
+    @property
+    def notifier(self) -> Notifier:
+        """Stream subscribers (the server sets their limits and ends them on shutdown)."""
+        return self._core.notifier
+
+    @property
+    def unblocker(self) -> Unblocker:
+        return self._core.unblocker
+
+    def close(self) -> None:
+        """Stop the threads (the unblocker flushes first), then close every connection."""
+        if self._core.closed:
+            return
+        self._leases.stop()
+        self._core.unblocker.stop()
+        self._core.close_connections()
+
+    # ------------------------------------------------------------ definitions
+    @_busy
+    def create_workflow(self, spec: WorkflowSpec) -> tuple[Workflow, dict[str, int]]:
+        return self._definitions.create_workflow(spec)
+
+    @_busy
+    def add_jobs(self, batches: Iterable[JobBatch]) -> int:
+        return self._definitions.add_jobs(batches)
+
+    @_busy
+    def delete_workflow(self, workflow_id: int) -> None:
+        return self._definitions.delete_workflow(workflow_id)
+
+    # ------------------------------------------------------------ runs and lifecycle
+    @_busy
+    def initialize_jobs(self, workflow_id: int, only_uninitialized: bool = False) -> InitializeOutcome:
+        return self._runs.initialize_jobs(workflow_id, only_uninitialized)
+
+    @_busy
+    def start_workflow(self, workflow_id: int, rerun_all: bool = False) -> InitializeOutcome:
+        return self._runs.start_workflow(workflow_id, rerun_all)
+
+    @_busy
+    def cancel_workflow(self, workflow_id: int) -> int:
+        return self._lifecycle.cancel_workflow(workflow_id)
+
+    @_busy
+    def reset_job_status(self, workflow_id: int, failed_only: bool = False, force: bool = False) -> int:
+        return self._lifecycle.reset_job_status(workflow_id, failed_only, force)
+
+    @_busy
+    def retry_job(self, job_id: int, run_id: int, max_retries: int = 0) -> Job:
+        return self._lifecycle.retry_job(job_id, run_id, max_retries)
+
+    # ------------------------------------------------------------ reads
+    @_busy
+    def get_workflow(self, workflow_id: int) -> Workflow:
+        return self._reads.get_workflow(workflow_id)
+
+    @_busy
+    def list_workflows(self, user: str = "", after_id: int = 0, limit: int = 0) -> Page:
+        return self._reads.list_workflows(user, after_id, limit)
+
+    @_busy
+    def get_workflow_status(self, workflow_id: int) -> WorkflowStatus:
+        return self._reads.get_workflow_status(workflow_id)
+
+    @_busy
+    def get_job(self, job_id: int) -> Job:
+        return self._reads.get_job(job_id)
+
+    @_busy
+    def job_brief(self, job_id: int) -> Job:
+        return self._reads.job_brief(job_id)
+
+    @_busy
+    def list_jobs(self, workflow_id: int, statuses: Sequence[int] = (), after_id: int = 0,
+                  limit: int = 0) -> Page:
+        return self._reads.list_jobs(workflow_id, statuses, after_id, limit)
+
+    @_busy
+    def list_events(self, workflow_id: int, after: int = 0, limit: int = 0,
+                    min_severity: int = 0) -> Page:
+        return self._reads.list_events(workflow_id, after, limit, min_severity)
+
+    @_busy
+    def list_results(self, workflow_id: int, all_runs: bool = False, job_id: int = 0,
+                     statuses: Sequence[int] = (), after_id: int = 0, limit: int = 0) -> Page:
+        return self._reads.list_results(workflow_id, all_runs, job_id, statuses, after_id, limit)
+
+    def storage_facts(self) -> StorageFacts:
+        return self._reads.storage_facts()
+
+    # ------------------------------------------------------------ compute nodes
+    @_busy
+    def register_compute_node(self, spec: ComputeNodeSpec) -> int:
+        return self._claims.register_compute_node(spec)
+
+    @_busy
+    def claim_jobs(self, req: ClaimRequest) -> ClaimOutcome:
+        return self._claims.claim_jobs(req)
+
+    @_busy
+    def claim_next_jobs(self, workflow_id: int, compute_node_id: int = 0, limit: int = 0) -> ClaimOutcome:
+        return self._claims.claim_next_jobs(workflow_id, compute_node_id, limit)
+
+    @_busy
+    def start_job(self, job_id: int, run_id: int, compute_node_id: int = 0) -> Job:
+        return self._claims.start_job(job_id, run_id, compute_node_id)
+
+    @_busy
+    def complete_job(self, completion: Completion) -> Job:
+        return self._completer.complete_job(completion)
+
+    @_busy
+    def complete_jobs(self, completions: Sequence[Completion]) -> list[Optional[TorcError]]:
+        """Per item None (accepted) or its refusal (see completion.py)."""
+        return self._completer.complete_jobs(completions).refusals
+
+    @_busy
+    def complete_jobs_detailed(self, completions: Sequence[Completion]) -> CompletionOutcome:
+        return self._completer.complete_jobs(completions)
+
+    @_busy
+    def heartbeat(self, compute_node_id: int) -> tuple[float, list[int]]:
+        return self._leases.heartbeat(compute_node_id)
+
+    @_busy
+    def expire_leases(self, now: Optional[float] = None) -> int:
+        return self._leases.expire_leases(now)
+
+    @_busy
+    def recover_pending_unblocking(self) -> int:
+        return self._unblocking.recover_pending()
+
+    # ------------------------------------------------------------ streams
+    @_busy
+    def watch_ready(self, workflow_id: int, compute_node_id: int = 0) -> ReadySubscription:
+        return self._streams.watch_ready(workflow_id, compute_node_id)
+
+    @_busy
+    def watch_events(self, workflow_id: int, min_severity: int = Severity.INFO,
+                     replay_after: Optional[int] = None) -> tuple[EventSubscription, Iterator[Event]]:
+        return self._streams.watch_events(workflow_id, min_severity, replay_after)

@@ -1,0 +1,122 @@
+"""Leases: Heartbeat, and the thread that expires compute nodes that stopped
+heartbeating.
+
+On expiry the node becomes inactive, its PENDING jobs go back to READY, and
+its RUNNING jobs fail with return code -128 through the normal completion
+write (so failure handlers and cascades apply); the node is refused from
+then on (FAILED_PRECONDITION), so its worker stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Optional
+
+from .. import store
+from ..errors import InvalidTransition, NotFound
+from ..models import Completion, JobStatus, Severity
+from .completion import Completer
+from .core import EngineCore, Requeued
+
+log = logging.getLogger("torc_core.engine")
+
+#: Return code recorded for a job whose compute node vanished (torc's orphans).
+ORPHAN_RETURN_CODE = -128
+
+
+class Leases:
+    """Compute-node leases (see module docstring)."""
+
+    def __init__(self, core: EngineCore, completer: Completer) -> None:
+        self._core = core
+        self._completer = completer
+        #: The expiry thread, while leases are on.
+        self._keeper: Optional[LeaseKeeper] = None
+
+    def start(self) -> None:
+        """Give every active node a fresh lease (nobody could heartbeat while
+        the server was down) and start the expiry thread; no-op when leases are off."""
+        core = self._core
+        if core.lease_seconds <= 0:
+            return
+        with core.write_lock, core.transaction() as tx:
+            store.extend_active_leases(tx.conn, time.time() + core.lease_seconds)
+        self._keeper = LeaseKeeper(self.expire_leases, min(1.0, max(0.05, core.lease_seconds / 10)))
+
+    def stop(self) -> None:
+        if self._keeper is not None:
+            self._keeper.stop()
+
+    def heartbeat(self, compute_node_id: int) -> tuple[float, list[int]]:
+        """Extend a node's lease; returns the lease length in seconds and the
+        jobs the node claimed but has not started.
+
+        Raises:
+            NotFound: Unknown node.
+            InvalidTransition: The lease already expired (the worker must stop).
+        """
+        core = self._core
+        with core.write_lock, core.transaction() as tx:
+            lease = store.node_lease(tx.conn, compute_node_id)
+            if lease is None:
+                raise NotFound(f"compute node {compute_node_id} not found",
+                               compute_node_id=compute_node_id)
+            if not lease.is_active:
+                raise InvalidTransition(
+                    f"compute node {compute_node_id}'s lease expired and its jobs were given back; "
+                    "stop, and register again to continue"
+                )
+            store.renew_lease(tx.conn, compute_node_id, time.time() + core.lease_seconds)
+            pending = [j.job_id for j in store.node_jobs(tx.conn, compute_node_id)
+                       if j.status == JobStatus.PENDING]
+        return core.lease_seconds, pending
+
+    def expire_leases(self, now: Optional[float] = None) -> int:
+        """Expire every active node whose lease ran out; returns how many."""
+        core = self._core
+        now = time.time() if now is None else now
+        with core.write_lock, core.transaction() as tx:
+            expired = store.expired_nodes(tx.conn, now)
+            for node in expired:
+                store.deactivate_node(tx.conn, node.id, now)
+                held = store.node_jobs(tx.conn, node.id)
+                pending = [j.job_id for j in held if j.status == JobStatus.PENDING]
+                running = [j.job_id for j in held if j.status == JobStatus.RUNNING]
+                store.requeue_pending(tx.conn, pending)
+                tx.requeued += [Requeued(node.workflow_id, j) for j in pending]
+                run_id = core.workflow(tx.conn, node.workflow_id).run_id
+                for job_id in running:
+                    self._completer.complete_one(tx, Completion(
+                        job_id=job_id, status=JobStatus.FAILED, run_id=run_id,
+                        return_code=ORPHAN_RETURN_CODE))
+                tx.event(node.workflow_id, "compute_node_expired", Severity.WARNING,
+                         compute_node_id=node.id, hostname=node.hostname, requeued=pending,
+                         failed=running, return_code=ORPHAN_RETURN_CODE)
+        for node in expired:
+            log.warning("workflow %d: compute node %d missed its lease: jobs given back",
+                        node.workflow_id, node.id)
+        return len(expired)
+
+
+class LeaseKeeper:
+    """The thread that expires leases, every `interval` seconds."""
+
+    def __init__(self, expire: Callable[[], int], interval: float) -> None:
+        self._expire = expire
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="torc-leases", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._expire()
+            except Exception:  # keep the thread alive; the next tick retries
+                log.exception("lease expiry failed")

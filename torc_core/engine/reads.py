@@ -1,0 +1,98 @@
+"""Reads: workflows, jobs, results, events, status counts and server facts.
+
+Every read runs on the calling thread's reader connection (a WAL snapshot of
+the last commit) and never waits for the write lock, except the first status
+of a workflow whose in-memory state was not built yet.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .. import kernels, store
+from ..errors import NotFound
+from ..models import DONE_STATUSES, Event, Job, Page, StorageFacts, Workflow, WorkflowStatus
+from .core import EngineCore, page_limit
+
+
+class Reads:
+    """Read-only calls."""
+
+    def __init__(self, core: EngineCore) -> None:
+        self._core = core
+
+    def get_workflow(self, workflow_id: int) -> Workflow:
+        return self._core.workflow(self._core.reader(), workflow_id)
+
+    def list_workflows(self, user: str = "", after_id: int = 0, limit: int = 0) -> Page:
+        limit = page_limit(limit, 100)
+        return Page.of(store.list_workflows(self._core.reader(), user, after_id, limit), limit)
+
+    def get_workflow_status(self, workflow_id: int) -> WorkflowStatus:
+        """Run id, flags, job counts by status (from the in-memory graph) and
+        the newest event id (read before the counts, so a watcher that replays
+        from it sees every later change)."""
+        core = self._core
+        reader = core.reader()
+        wf = core.workflow(reader, workflow_id)
+        last_event = store.last_event_id(reader, workflow_id)
+        state = core.states.get(workflow_id)
+        if state is None:
+            with core.write_lock:
+                core.workflow(core.writer, workflow_id)
+                state = core.state_locked(workflow_id)
+        counts = tuple(state.graph.counts())
+        not_done = sum(n for s, n in enumerate(counts) if s not in DONE_STATUSES)
+        return WorkflowStatus(
+            run_id=wf.run_id,
+            is_canceled=wf.is_canceled,
+            is_complete=wf.is_canceled or not_done == 0,
+            counts=counts,
+            last_event_id=last_event,
+        )
+
+    def get_job(self, job_id: int) -> Job:
+        job = store.get_job(self._core.reader(), job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found", job_id=job_id)
+        return job
+
+    def job_brief(self, job_id: int) -> Job:
+        """A job without its relationship id lists: one query (the answer of
+        StartJob and RetryJob; GetJob gives the lists)."""
+        job = store.jobs_by_ids(self._core.reader(), [job_id]).get(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found", job_id=job_id)
+        return job
+
+    def list_jobs(
+        self, workflow_id: int, statuses: Sequence[int] = (), after_id: int = 0, limit: int = 0
+    ) -> Page:
+        limit = page_limit(limit, 1000)
+        conn = self._core.reader()
+        self._core.workflow(conn, workflow_id)
+        return Page.of(store.list_jobs(conn, workflow_id, sorted(set(statuses)), after_id, limit), limit)
+
+    def list_events(
+        self, workflow_id: int, after: int = 0, limit: int = 0, min_severity: int = 0
+    ) -> Page:
+        limit = page_limit(limit, 1000)
+        conn = self._core.reader()
+        self._core.workflow(conn, workflow_id)
+        events: list[Event] = store.list_events(conn, workflow_id, after, min_severity, limit)
+        return Page.of(events, limit)
+
+    def list_results(self, workflow_id: int, all_runs: bool = False, job_id: int = 0,
+                     statuses: Sequence[int] = (), after_id: int = 0, limit: int = 0) -> Page:
+        """Results of the current run (latest per reported job) or of every run."""
+        limit = page_limit(limit, 1000)
+        conn = self._core.reader()
+        self._core.workflow(conn, workflow_id)
+        rows = store.list_results(conn, workflow_id, all_runs, job_id, sorted(set(statuses)),
+                                  after_id, limit)
+        return Page.of(rows, limit)
+
+    def storage_facts(self) -> StorageFacts:
+        """Which kernels run and on which SQLite (GetVersion)."""
+        return StorageFacts(kernels=kernels.IMPLEMENTATION, sqlite_version=store.sqlite_version(),
+                            schema_version=self._core.schema_version)

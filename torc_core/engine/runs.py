@@ -1,0 +1,124 @@
+"""Runs: InitializeJobs and StartWorkflow (torc's initialize and start).
+
+Initializing materializes the implicit edges (files, user data), refuses a
+dependency cycle of any kind, and decides blocked / ready / canceled for the
+whole workflow in the graph kernel; the new in-memory state replaces the old
+one after the commit and the ready jobs are announced.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from .. import store
+from ..errors import InvalidArgument
+from ..kernels import Graph
+from ..models import InitializeOutcome, JobStatus, Severity
+from ..store import ReadyRow
+from .core import EngineCore, Tx
+from .state import WorkflowState
+
+log = logging.getLogger("torc_core.engine")
+
+#: Jobs of a cycle named in its error message.
+_CYCLE_NAMES = 20
+
+
+class Runs:
+    """Initializing and starting workflows."""
+
+    def __init__(self, core: EngineCore) -> None:
+        self._core = core
+
+    def initialize_jobs(self, workflow_id: int, only_uninitialized: bool = False) -> InitializeOutcome:
+        """Torc's initialize_jobs: implicit edges, cycle check, blocked vs ready.
+
+        Raises:
+            NotFound: Unknown workflow.
+            InvalidArgument: A dependency cycle (through any kind of edge),
+                naming jobs on it; nothing is changed.
+        """
+        core = self._core
+        with core.write_lock:
+            with core.transaction() as tx:
+                wf = core.workflow(tx.conn, workflow_id)
+                state, rows = self.initialize_locked(tx, workflow_id, only_uninitialized)
+                tx.event(workflow_id, "workflow_initialized", Severity.INFO, run_id=wf.run_id,
+                         only_uninitialized=only_uninitialized)
+                complete = state.is_complete()
+                if complete:
+                    core.complete_event(tx, workflow_id, wf.run_id, state)
+            core.install_state_locked(workflow_id, state)
+            core.announce_locked(workflow_id, rows, complete)
+        return outcome(wf.run_id, state)
+
+    def start_workflow(self, workflow_id: int, rerun_all: bool = False) -> InitializeOutcome:
+        """Clear a cancel, bump run_id and initialize, in one transaction.
+
+        Completed jobs stay completed and only uninitialized jobs (and what
+        depends on them) run again; rerun_all first returns every job that is
+        not disabled to uninitialized.
+        """
+        core = self._core
+        with core.write_lock:
+            with core.transaction() as tx:
+                core.workflow(tx.conn, workflow_id)
+                if rerun_all:
+                    store.reset_all_jobs(tx.conn, workflow_id)
+                run_id = store.start_run(tx.conn, workflow_id)
+                state, rows = self.initialize_locked(tx, workflow_id, True)
+                tx.event(workflow_id, "workflow_started", Severity.INFO, run_id=run_id,
+                         rerun_all=rerun_all)
+                complete = state.is_complete()
+                if complete:
+                    core.complete_event(tx, workflow_id, run_id, state)
+            core.install_state_locked(workflow_id, state)
+            core.announce_locked(workflow_id, rows, complete)
+        result = outcome(run_id, state)
+        log.info(
+            "workflow %d started: run %d, %d ready, %d blocked",
+            workflow_id, run_id, result.num_ready, result.num_blocked,
+        )
+        return result
+
+    @staticmethod
+    def initialize_locked(
+        tx: Tx, workflow_id: int, only_uninitialized: bool
+    ) -> tuple[WorkflowState, list[ReadyRow]]:
+        """Initialize inside `tx`; returns the new state and the rows of every
+        ready job (to install and announce after the commit)."""
+        t0 = time.perf_counter()
+        c = tx.conn
+        store.materialize_implicit_edges(c, workflow_id)
+        graph = Graph(*store.load_graph_arrays(c, workflow_id))
+        cycle = graph.find_cycle()
+        if cycle:
+            names = store.job_names(c, cycle[:_CYCLE_NAMES])
+            path = " -> ".join(repr(names[j]) for j in cycle[:_CYCLE_NAMES])
+            more = " -> ..." if len(cycle) > _CYCLE_NAMES else f" -> {names[cycle[0]]!r}"
+            raise InvalidArgument(
+                f"dependency cycle: {path}{more} (each waits for the next)", job_ids=cycle
+            )
+        ids, statuses = graph.initialize(only_uninitialized)
+        store.set_initialized_statuses(c, ids, statuses)
+        store.clear_unblocking(c, workflow_id)
+        state = WorkflowState(graph)
+        rows = store.ready_class_rows(c, workflow_id)
+        state.add_ready_rows(rows)
+        log.info(
+            "workflow %d: initialized %d jobs, %d edges, %d changed in %.1f ms",
+            workflow_id, graph.num_jobs, graph.num_edges, len(ids),
+            (time.perf_counter() - t0) * 1000,
+        )
+        return state, rows
+
+
+def outcome(run_id: int, state: WorkflowState) -> InitializeOutcome:
+    counts = state.graph.counts()
+    return InitializeOutcome(
+        run_id=run_id,
+        num_ready=counts[JobStatus.READY],
+        num_blocked=counts[JobStatus.BLOCKED],
+        num_canceled=counts[JobStatus.CANCELED],
+    )

@@ -1,0 +1,75 @@
+"""The workflow table."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import apsw
+
+from ..models import Workflow
+from ._rows import WORKFLOW_COLUMNS, one, workflow_from_row
+
+INSERT_WORKFLOW = """
+INSERT INTO workflow (name, user, description, created_at, jobs_sort_method, env)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+GET_WORKFLOW = f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE id = ?"
+LIST_WORKFLOWS = f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE id > ? ORDER BY id LIMIT ?"
+LIST_WORKFLOWS_BY_USER = (
+    f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE user = ? AND id > ? ORDER BY id LIMIT ?"
+)
+DELETE_WORKFLOW = "DELETE FROM workflow WHERE id = ?"
+START_RUN = "UPDATE workflow SET run_id = run_id + 1, is_canceled = 0 WHERE id = ?"
+RUN_ID = "SELECT run_id FROM workflow WHERE id = ?"
+SET_CANCELED = "UPDATE workflow SET is_canceled = 1 WHERE id = ?"
+CLEAR_CANCEL = "UPDATE workflow SET is_canceled = 0 WHERE id = ?"
+
+
+def insert_workflow(
+    conn: apsw.Connection,
+    name: str,
+    user: str,
+    description: str,
+    created_at: str,
+    jobs_sort_method: str,
+    env: dict,
+) -> int:
+    conn.execute(
+        INSERT_WORKFLOW,
+        (name, user, description, created_at, jobs_sort_method, json.dumps(env, sort_keys=True)),
+    )
+    return conn.last_insert_rowid()
+
+
+def get_workflow(conn: apsw.Connection, workflow_id: int) -> Optional[Workflow]:
+    row = one(conn, GET_WORKFLOW, (workflow_id,))
+    return workflow_from_row(row) if row else None
+
+
+def list_workflows(conn: apsw.Connection, user: str, after_id: int, limit: int) -> list[Workflow]:
+    if user:
+        rows = conn.execute(LIST_WORKFLOWS_BY_USER, (user, after_id, limit))
+    else:
+        rows = conn.execute(LIST_WORKFLOWS, (after_id, limit))
+    return [workflow_from_row(r) for r in rows]
+
+
+def delete_workflow(conn: apsw.Connection, workflow_id: int) -> bool:
+    """Delete a workflow and, by foreign-key cascade, everything in it."""
+    conn.execute(DELETE_WORKFLOW, (workflow_id,))
+    return conn.changes() > 0
+
+
+def start_run(conn: apsw.Connection, workflow_id: int) -> int:
+    """Bump run_id and clear the cancel flag; return the new run_id."""
+    conn.execute(START_RUN, (workflow_id,))
+    return one(conn, RUN_ID, (workflow_id,))[0]
+
+
+def set_canceled(conn: apsw.Connection, workflow_id: int) -> None:
+    conn.execute(SET_CANCELED, (workflow_id,))
+
+
+def clear_cancel(conn: apsw.Connection, workflow_id: int) -> None:
+    conn.execute(CLEAR_CANCEL, (workflow_id,))
