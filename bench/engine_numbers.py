@@ -12,19 +12,27 @@ import os
 import platform
 import random
 import statistics
+import sys
 import tempfile
 import time
 from array import array
 
 import apsw
 
-import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _results import table, write_section  # noqa: E402
 
 from torc_core import kernels
 from torc_core.engine import Engine
-from torc_core.models import ClaimRequest, Completion, JobBatch, JobSpec, Resources, ResourceRequirementsSpec, WorkflowSpec
+from torc_core.models import (
+    ClaimRequest,
+    Completion,
+    JobBatch,
+    JobSpec,
+    ResourceRequirementsSpec,
+    Resources,
+    WorkflowSpec,
+)
 
 GiB = 1024**3
 

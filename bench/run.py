@@ -1,9 +1,9 @@
-"""Run the design.md section 5 figures: `python bench/run.py [--mode tiny|quick|full]`.
+"""Run the figures of docs/architecture.md (Numbers): `python bench/run.py [--mode tiny|quick|full]`.
 
 * tiny: seconds; part of the test suite so that the benchmark code cannot rot
   (its numbers mean nothing).
 * quick: a few minutes, small sizes, for a sanity check.
-* full: the sizes design.md names (1,000,000 jobs, 2,000 subscribers, ...);
+* full: the sizes docs/architecture.md names (1,000,000 jobs, 2,000 subscribers, ...);
   under 30 minutes on the 2-core machine.
 
 Prints an environment header and a markdown table (value beside target and
@@ -69,7 +69,7 @@ def environment() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the design.md section 5 figures.")
+    parser = argparse.ArgumentParser(description="Run the figures of docs/architecture.md (Numbers).")
     parser.add_argument("--mode", choices=sorted(SIZES), default="quick")
     parser.add_argument("--only", action="append", default=[], help="figure keys, e.g. f4 (repeatable)")
     parser.add_argument("--out", default=str(HERE / "results"), help="where the JSON result goes")

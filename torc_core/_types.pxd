@@ -1,5 +1,5 @@
 # Job status codes shared by the Cython kernels. They must equal
-# torc_core.models.JobStatus; tests/core/test_kernels.py asserts it.
+# torc_core.models.JobStatus; tests/core/test_kernel_types.py asserts it.
 cdef enum:
     JOB_UNINITIALIZED = 0
     JOB_BLOCKED = 1

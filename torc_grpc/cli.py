@@ -57,7 +57,7 @@ def _worker(args: argparse.Namespace) -> int:
     summary = Worker(_worker_config(args, args.server, args.workflow)).run()
     print(f"compute node {summary.compute_node_id}: {summary.jobs_run} jobs run, {summary.completed} "
           f"completed, {summary.failed} failed; stopped: {summary.reason}", flush=True)
-    return 0 if summary.reason in ("complete", "time up", "idle") else 2
+    return 0 if summary.reason is not None and summary.reason.ok else 2
 
 
 def _run(args: argparse.Namespace) -> int:

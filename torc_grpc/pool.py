@@ -16,7 +16,7 @@ import logging
 import queue
 import threading
 from concurrent import futures
-from typing import Callable
+from typing import Callable, Optional
 
 log = logging.getLogger("torc_grpc.pool")
 
@@ -44,6 +44,8 @@ class ElasticThreadPool(futures.Executor):
         self._numbers = itertools.count(1)
         self._work: "queue.SimpleQueue" = queue.SimpleQueue()
         self._lock = threading.Lock()
+        #: Notified (under _lock) whenever a thread ends: shutdown(wait=True) waits on it.
+        self._ended = threading.Condition(self._lock)
         self._threads = 0
         self._idle = 0
         self._queued = 0  # submitted, not yet taken by a thread
@@ -77,42 +79,72 @@ class ElasticThreadPool(futures.Executor):
         self._threads += 1
 
     def _run(self) -> None:
+        with self._lock:
+            self._idle += 1
         while True:
-            with self._lock:
-                self._idle += 1
             try:
                 item = self._work.get(timeout=self.idle_seconds)
             except queue.Empty:
                 with self._lock:
                     # Leave only if the other idle threads cover what is queued.
                     if self._queued < self._idle or self._shutdown:
-                        self._idle -= 1
-                        self._threads -= 1
+                        self._exit_locked()
                         return
-                    self._idle -= 1
                 continue
             with self._lock:
                 self._idle -= 1
                 self._queued -= 1
             if item is None:  # shutdown sentinel
                 with self._lock:
-                    self._threads -= 1
+                    self._idle += 1
+                    self._exit_locked()
                 return
             future, fn, args, kwargs = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:  # handed to the future, as ThreadPoolExecutor does
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:  # handed to the future, as ThreadPoolExecutor does
+                    error: Optional[BaseException] = exc
+                else:
+                    error = None
+            # Idle again *before* the caller learns the result, so that its
+            # next submit reuses this thread instead of starting another.
+            with self._lock:
+                self._idle += 1
+            if future.running():
+                if error is None:
+                    future.set_result(result)
+                else:
+                    future.set_exception(error)
             del future, fn, args, kwargs, item
+            error = result = None
+
+    def _exit_locked(self) -> None:
+        self._idle -= 1
+        self._threads -= 1
+        self._ended.notify_all()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Refuse new work and end every thread once the queue is drained.
+
+        Args:
+            wait: Return only when every thread has ended (running tasks
+                finish first), as ThreadPoolExecutor does.
+            cancel_futures: Cancel the tasks still queued instead of running them.
+        """
         with self._lock:
             self._shutdown = True
-            threads = self._threads
-            for _ in range(threads):
+            if cancel_futures:
+                while True:
+                    try:
+                        item = self._work.get_nowait()
+                    except queue.Empty:
+                        break
+                    self._queued -= 1
+                    if item is not None:
+                        item[0].cancel()
+            for _ in range(self._threads):
                 self._work.put(None)
                 self._queued += 1
+            if wait:
+                self._ended.wait_for(lambda: self._threads == 0)

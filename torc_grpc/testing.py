@@ -12,7 +12,6 @@ import threading
 import time
 from typing import Callable, Iterator, Optional, TypeVar
 
-import apsw
 import grpc
 
 from torc_core import store
@@ -62,20 +61,12 @@ def local_server(db_path: str, **config) -> Iterator[tuple[RunningServer, Stubs]
 
 def db_snapshot(path: str) -> dict[str, list[tuple]]:
     """Every row of every table, for "the database is unchanged" checks."""
-    conn = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY)
-    try:
-        return store.dump_tables(conn)
-    finally:
-        conn.close()
+    return store.dump_file(path)
 
 
 def integrity_ok(path: str) -> bool:
     """PRAGMA integrity_check and foreign_key_check both clean."""
-    conn = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY)
-    try:
-        return not store.integrity_problems(conn)
-    finally:
-        conn.close()
+    return not store.file_integrity_problems(path)
 
 
 def assert_refused(call: Callable[[], object], code: grpc.StatusCode, db_path: str,

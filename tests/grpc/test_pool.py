@@ -28,11 +28,12 @@ def test_reuses_idle_threads_and_reports_errors():
     pool = ElasticThreadPool(max_workers=4, idle_seconds=30)
     for k in range(20):  # sequential work needs one thread
         assert pool.submit(lambda k=k: k * 2).result(timeout=30) == k * 2
+    # Deterministic: a thread counts itself idle before its caller gets the result.
     assert pool.num_threads == 1
     with pytest.raises(ZeroDivisionError):
         pool.submit(lambda: 1 / 0).result(timeout=30)
-    pool.shutdown()
-    wait_until(lambda: pool.num_threads == 0, what="threads ended on shutdown")
+    pool.shutdown(wait=True)
+    assert pool.num_threads == 0  # wait=True returned only after every thread ended
     with pytest.raises(RuntimeError):
         pool.submit(lambda: None)
 
@@ -47,3 +48,15 @@ def test_threads_get_small_stacks_and_the_default_is_restored():
     assert pool.submit(depth, 500).result(timeout=30) == 500
     assert threading.stack_size() == before
     pool.shutdown()
+
+
+def test_shutdown_waits_for_running_work_and_cancels_queued_work():
+    pool = ElasticThreadPool(max_workers=1, idle_seconds=30)
+    gate = threading.Event()
+    running = pool.submit(gate.wait, 30)
+    queued = pool.submit(lambda: "never")
+    wait_until(lambda: running.running(), what="first task running")
+    threading.Timer(0.05, gate.set).start()
+    pool.shutdown(wait=True, cancel_futures=True)
+    assert running.result(timeout=0) is True and queued.cancelled()
+    assert pool.num_threads == 0

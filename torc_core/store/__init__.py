@@ -31,7 +31,7 @@ from .db import (
     sqlite_version,
     transaction,
 )
-from .dumps import dump_tables, integrity_problems
+from .dumps import dump_file, dump_tables, file_integrity_problems, integrity_problems
 from .events import insert_event, last_event_id, list_events
 from .items import (
     delete_items,
@@ -96,7 +96,7 @@ __all__ = [
     "NodeOwner", "ReadyRow", "busy_as_store_busy", "cancel_in_flight", "claim_jobs",
     "class_rows", "clear_cancel", "clear_unblocking", "close_connection", "complete_job",
     "compute_node_owner", "compute_node_resources", "deactivate_node", "delete_items",
-    "delete_workflow", "downstream", "dump_tables", "expired_nodes", "extend_active_leases",
+    "delete_workflow", "downstream", "dump_file", "dump_tables", "file_integrity_problems", "expired_nodes", "extend_active_leases",
     "get_job", "get_workflow", "in_flight_count", "insert_compute_node", "insert_edges",
     "insert_event", "insert_failure_handlers", "insert_files", "insert_jobs",
     "insert_relations", "insert_resource_requirements", "insert_result", "insert_user_data",

@@ -25,3 +25,25 @@ def integrity_problems(conn: apsw.Connection) -> list[tuple]:
     problems = [r for r in conn.execute("PRAGMA integrity_check") if r != ("ok",)]
     problems += conn.execute("PRAGMA foreign_key_check").fetchall()
     return problems
+
+
+def _read_only(path: str) -> apsw.Connection:
+    return apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY)
+
+
+def dump_file(path: str) -> dict[str, list[tuple]]:
+    """dump_tables of a database file, read-only (the server may be running)."""
+    conn = _read_only(path)
+    try:
+        return dump_tables(conn)
+    finally:
+        conn.close()
+
+
+def file_integrity_problems(path: str) -> list[tuple]:
+    """integrity_problems of a database file, read-only."""
+    conn = _read_only(path)
+    try:
+        return integrity_problems(conn)
+    finally:
+        conn.close()

@@ -1,0 +1,15 @@
+"""The job runner (`torc-grpc worker`): claims ready jobs that fit this node,
+runs them, reports back.
+
+    config.py     WorkerConfig (resources, end time, behaviour), StopReason, WorkerSummary
+    node.py       the compute node's session: calls retried across server
+                  restarts, registration, heartbeats, adopting lost claims
+    processes.py  running jobs: spawn with torc's env and output files, reap,
+                  signal, recovery scripts, declared outputs
+    loop.py       Worker: the loop that ties them together
+"""
+
+from .config import StopReason, WorkerConfig, WorkerSummary, detect_gpus, slurm_end_time
+from .loop import Worker
+
+__all__ = ["StopReason", "Worker", "WorkerConfig", "WorkerSummary", "detect_gpus", "slurm_end_time"]

@@ -1,0 +1,274 @@
+"""The worker's loop.
+
+One Worker per compute node (or allocation). It registers, keeps its lease
+with Heartbeat, subscribes to WatchReadyJobs for its node, and loops:
+report what finished (one CompleteJobs for everything that finished
+together), claim what fits the resources left, start it. When a claim comes
+back empty it blocks until a child finishes, the server says jobs are ready,
+or `wait_seconds` pass (a safety net, not a poll interval). It ends when the
+workflow is complete or canceled (children are killed), its lease is lost,
+or its allocation's time is up. Outcomes are read from status codes and
+response fields, never from message text.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import grpc
+
+from .._pb import common_pb2, worker_pb2
+from ..client import Backoff, watch_ready_jobs
+from .config import StopReason, WorkerConfig, WorkerSummary
+from .node import RETRY_CODES, NodeSession, lease_lost
+from .processes import Finished, Message, News, Processes, Stop
+
+log = logging.getLogger("torc_grpc.worker")
+
+S = common_pb2
+#: Status code number -> its name, for log lines.
+_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+class LeaseLost(Exception):
+    """The server refused this node (its lease expired): stop at once."""
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """What one claim brought back."""
+
+    jobs: list
+    #: COMPLETE or CANCELED when the server said so.
+    end: Optional[StopReason] = None
+    #: Nothing that is ready fits (the claim ran, and came back empty).
+    none_fit: bool = False
+
+
+class Worker:
+    def __init__(self, config: WorkerConfig, channel: Optional[grpc.Channel] = None) -> None:
+        self.config = config
+        self.channel = channel or grpc.insecure_channel(config.target)
+        self.summary = WorkerSummary()
+        self._stop = threading.Event()
+        self._inbox: "queue.SimpleQueue[Message]" = queue.SimpleQueue()
+        self.session = NodeSession(config, self.channel, self._stop)
+        self.processes = Processes(config, self._inbox)
+        self._last_busy = time.monotonic()
+        self._started = time.time()
+        #: Set from the stream or the heartbeat: complete, canceled or lease lost.
+        self._final: Optional[StopReason] = None
+
+    @property
+    def node(self) -> int:
+        return self.session.node
+
+    # ------------------------------------------------------------ main loop
+    def run(self) -> WorkerSummary:
+        Path(self.config.output_dir).mkdir(parents=True, exist_ok=True)
+        cfg = self.config
+        lease = self.session.register(self._resources(cfg.num_cpus, cfg.memory_bytes, cfg.num_gpus,
+                                                      cfg.num_nodes))
+        self.summary.compute_node_id = self.node
+        threads = [
+            threading.Thread(target=self.session.heartbeats,
+                             args=(lease, lambda: self._inbox.put(Stop(StopReason.LEASE_LOST))),
+                             daemon=True, name="torc-worker-heartbeat"),
+            threading.Thread(target=self._watch, daemon=True, name="torc-worker-watch"),
+        ]
+        for t in threads:
+            t.start()
+        log.info("compute node %d working on workflow %d", self.node, cfg.workflow_id)
+        try:
+            self.summary.reason = self._loop()
+        except LeaseLost:
+            self.summary.reason = StopReason.LEASE_LOST
+        finally:
+            self._stop.set()
+            self.processes.kill_all()
+        log.info("compute node %d stops (%s): %d jobs run", self.node, self.summary.reason,
+                 self.summary.jobs_run)
+        return self.summary
+
+    def _loop(self) -> StopReason:
+        ended: Optional[StopReason] = None
+        while True:
+            self._report(self._drain())
+            if self._final is StopReason.LEASE_LOST:
+                raise LeaseLost()
+            if self._final is StopReason.CANCELED:
+                return StopReason.CANCELED
+            if self._final is StopReason.COMPLETE:
+                ended = StopReason.COMPLETE
+            claimed = self._claim()
+            if claimed.end is StopReason.CANCELED:
+                return StopReason.CANCELED
+            if claimed.end is StopReason.COMPLETE:
+                ended = StopReason.COMPLETE
+            for job in claimed.jobs:
+                self._start(job)
+            if ended and not self.processes.running:
+                return ended
+            deadline = self._deadline()
+            if deadline and time.time() >= deadline:
+                self._terminate_running()
+                return StopReason.TIME_UP
+            if claimed.jobs or self.processes.running:
+                self._last_busy = time.monotonic()
+                if claimed.jobs:
+                    continue  # there may be more that fits
+            elif self.config.stop_when_stuck and claimed.none_fit and self.session.ready_count():
+                return StopReason.STUCK
+            idle_left = self.config.idle_timeout - (time.monotonic() - self._last_busy)
+            if self.config.idle_timeout and idle_left <= 0:
+                return StopReason.IDLE
+            wait = self.config.wait_seconds
+            if deadline:
+                wait = min(wait, max(0.0, deadline - time.time()))
+            if self.config.idle_timeout:
+                wait = min(wait, idle_left)
+            self._wait(wait)
+
+    def _deadline(self) -> float:
+        """When running jobs must be terminated (0 = never): termination_margin
+        before the end time, or a tenth of the time there was if that is less."""
+        cfg = self.config
+        if not cfg.end_time:
+            return 0.0
+        return cfg.end_time - min(cfg.termination_margin, 0.1 * max(0.0, cfg.end_time - self._started))
+
+    def _terminate_running(self) -> None:
+        """End time: terminate every running job and report it TERMINATED."""
+        if not self.processes.running:
+            return
+        grace = max(0.0, min(10.0, self.config.end_time - time.time()))
+        self._report(self.processes.terminate_all(grace))
+        log.info("end time: %d running jobs terminated", len(self.processes.terminating))
+
+    def _resources(self, cpus: int, mem: int, gpus: int, nodes: int) -> common_pb2.Resources:
+        left = 0.0
+        if self.config.end_time:
+            left = max(1.0, self._deadline() - time.time())
+        return common_pb2.Resources(num_cpus=cpus, memory_bytes=mem, num_gpus=gpus, num_nodes=nodes,
+                                    time_limit_seconds=left)
+
+    # ------------------------------------------------------------ claims and starts
+    def _claim(self) -> _Claimed:
+        free = self.processes.free()
+        if free.num_cpus <= 0 and free.num_gpus <= 0:
+            return _Claimed([])  # full
+        request = worker_pb2.ClaimJobsRequest(
+            workflow_id=self.config.workflow_id, compute_node_id=self.node,
+            resources=self._resources(*free), label=self.config.label)
+        try:
+            resp = self.session.worker.ClaimJobs(request, timeout=30)
+        except grpc.RpcError as err:
+            if err.code() not in RETRY_CODES:
+                if lease_lost(err):
+                    raise LeaseLost() from err
+                raise
+            # The answer may be lost after the claim committed: adopt what we hold.
+            return _Claimed(self.session.adopt(self.processes.running))
+        if resp.workflow_canceled:
+            return _Claimed([], StopReason.CANCELED)
+        if resp.workflow_complete:
+            return _Claimed([], StopReason.COMPLETE)
+        return _Claimed(list(resp.jobs), none_fit=not resp.jobs)
+
+    def _start(self, job) -> None:
+        session = self.session
+        run_id = session.run_id()
+        try:
+            started = session.call(session.worker.StartJob, worker_pb2.StartJobRequest(
+                job_id=job.id, run_id=run_id, compute_node_id=self.node)).job
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                raise
+            started = session.get_job(job.id)  # a repeat after a lost answer, or taken away
+            if not (started.status == S.JOB_STATUS_RUNNING and started.compute_node_id == self.node):
+                log.warning("job %d not started: %s", job.id, err.details())
+                return  # taken away (reset, canceled, lease)
+        if job.output_file_paths and not started.output_file_paths:
+            started.output_file_paths.extend(job.output_file_paths)
+        self.processes.spawn(job, started, run_id, self.node)
+        self.summary.jobs_run += 1
+
+    # ------------------------------------------------------------ news
+    def _drain(self) -> list[Message]:
+        items: list[Message] = []
+        while True:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                return items
+
+    def _wait(self, timeout: float) -> None:
+        try:
+            item = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return
+        self._inbox.put(item)  # handled by the loop
+
+    def _report(self, items: list) -> None:
+        completions, finished = [], {}
+        for item in items:
+            if isinstance(item, Stop):
+                self._final = item.reason
+                continue
+            if not isinstance(item, Finished):
+                continue
+            r = self.processes.running.pop(item.job_id)
+            rc = item.return_code
+            finished[item.job_id] = (r.job, rc)
+            if item.job_id in self.processes.terminating:
+                status = S.JOB_STATUS_TERMINATED
+            elif rc == 0 and self.processes.missing_outputs(r):
+                status = S.JOB_STATUS_FAILED
+            else:
+                status = S.JOB_STATUS_COMPLETED if rc == 0 else S.JOB_STATUS_FAILED
+            completions.append(worker_pb2.CompleteJobRequest(
+                job_id=item.job_id, status=status, run_id=self.session.run_id(),
+                result=common_pb2.JobResult(return_code=rc, exec_time_seconds=time.time() - r.started,
+                                            compute_node_id=self.node, attempt_id=r.job.attempt_id)))
+            if status == S.JOB_STATUS_COMPLETED:
+                self.summary.completed += 1
+            else:
+                self.summary.failed += 1
+        if not completions:
+            return
+        resp = self.session.call(self.session.worker.CompleteJobs,
+                                 worker_pb2.CompleteJobsRequest(completions=completions))
+        for outcome in resp.results:
+            if not outcome.ok and not outcome.already_complete:
+                log.warning("job %d: completion refused (%s): %s", outcome.job_id,
+                            _CODE_NAMES.get(outcome.code, outcome.code), outcome.message)
+            if outcome.retried:
+                job, rc = finished[outcome.job_id]
+                log.info("job %d failed with %d and will be retried", job.id, rc)
+                if outcome.recovery_script:
+                    self.processes.recover(job, rc, outcome.recovery_script)
+
+    def _watch(self) -> None:
+        backoff = Backoff(initial=0.05, maximum=2.0, max_attempts=10_000)
+        try:
+            for msg in watch_ready_jobs(self.channel, self.config.workflow_id, self.node, backoff=backoff):
+                if self._stop.is_set():
+                    return
+                if msg.workflow_canceled:
+                    self._inbox.put(Stop(StopReason.CANCELED))
+                elif msg.workflow_complete:
+                    self._inbox.put(Stop(StopReason.COMPLETE))
+                else:  # new jobs, or a (re)subscription: things may have changed meanwhile
+                    self._inbox.put(News())
+        except grpc.RpcError as err:  # replaced, or the workflow was deleted: claims will tell
+            if not self._stop.is_set():
+                log.info("ready stream ended: %s", err.code().name)
+        except ValueError:  # channel closed while stopping
+            return
+

@@ -1,0 +1,116 @@
+"""The compute node's session with the server: every call retried while the
+server is unreachable, registration, heartbeats, and adopting claims whose
+answer was lost.
+
+Calls are made safe to repeat: a completion the server already has comes
+back with `already_complete`; a StartJob that already happened is
+recognized by the caller; a claim whose answer was lost is recovered from
+Heartbeat's list of jobs this node holds but has not started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Callable, Collection
+
+import grpc
+
+from .._pb import common_pb2, job_pb2, job_pb2_grpc, worker_pb2, worker_pb2_grpc
+from .._pb import workflow_pb2, workflow_pb2_grpc
+from ..client import Backoff
+from .config import WorkerConfig
+
+log = logging.getLogger("torc_grpc.worker")
+
+#: Codes that mean "the server is (for now) unreachable": retry with backoff.
+RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+
+def lease_lost(err: grpc.RpcError) -> bool:
+    """The server refused this node: its lease expired (FAILED_PRECONDITION)."""
+    return err.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+class NodeSession:
+    """One registered compute node (see module docstring)."""
+
+    def __init__(self, config: WorkerConfig, channel: grpc.Channel, stop: threading.Event) -> None:
+        self.config = config
+        self.channel = channel
+        self.worker = worker_pb2_grpc.WorkerServiceStub(channel)
+        self.jobs = job_pb2_grpc.JobServiceStub(channel)
+        self.workflows = workflow_pb2_grpc.WorkflowServiceStub(channel)
+        #: The compute node id, once registered.
+        self.node = 0
+        #: Set when the worker stops: retries end at once.
+        self._stop = stop
+        self._backoff = Backoff(initial=0.05, maximum=2.0)
+        self._run_id = 0
+
+    def call(self, method: Callable, request, timeout: float = 30.0):
+        """A unary call, retried while the server is unreachable (bounded by reconnect_seconds)."""
+        deadline = time.monotonic() + self.config.reconnect_seconds
+        attempt = 0
+        while True:
+            try:
+                return method(request, timeout=timeout)
+            except grpc.RpcError as err:
+                if err.code() not in RETRY_CODES or time.monotonic() > deadline or self._stop.is_set():
+                    raise
+                attempt += 1
+                pause = min(self._backoff.delay(attempt), max(0.0, deadline - time.monotonic()))
+                log.info("%s: %s; retrying in %.2f s", type(request).__name__, err.code().name, pause)
+                self._stop.wait(pause)
+
+    def register(self, resources: common_pb2.Resources) -> float:
+        """Register this node; returns the lease in seconds."""
+        cfg = self.config
+        reg = worker_pb2.RegisterComputeNodeRequest(
+            workflow_id=cfg.workflow_id, hostname=cfg.hostname, pid=os.getpid(),
+            resources=resources, compute_node_type="local")
+        if cfg.scheduler_config_id is not None:
+            reg.scheduler_config_id = cfg.scheduler_config_id
+        resp = self.call(self.worker.RegisterComputeNode, reg)
+        self.node = resp.compute_node_id
+        return resp.lease_seconds
+
+    def heartbeats(self, lease: float, on_lost: Callable[[], None]) -> None:
+        """Thread body: heartbeat every lease/3 until stopped; on_lost() when refused."""
+        interval = max(0.05, lease / 3) if lease > 0 else 30.0
+        while not self._stop.wait(interval):
+            try:
+                self.call(self.worker.Heartbeat, worker_pb2.HeartbeatRequest(compute_node_id=self.node))
+            except grpc.RpcError as err:
+                if lease_lost(err):
+                    log.error("compute node %d: %s", self.node, err.details())
+                    on_lost()
+                    return
+                log.warning("heartbeat failed: %s", err.code().name)
+
+    def adopt(self, running: Collection[int]) -> list:
+        """Jobs this node holds but does not run (a claim whose answer was lost)."""
+        resp = self.call(self.worker.Heartbeat, worker_pb2.HeartbeatRequest(compute_node_id=self.node))
+        jobs = [self.get_job(job_id) for job_id in resp.pending_job_ids if job_id not in running]
+        if jobs:
+            log.info("adopted %d jobs claimed before a lost answer", len(jobs))
+        return jobs
+
+    def get_job(self, job_id: int):
+        return self.call(self.jobs.GetJob, job_pb2.GetJobRequest(job_id=job_id)).job
+
+    def status(self):
+        return self.call(self.workflows.GetWorkflowStatus, workflow_pb2.GetWorkflowStatusRequest(
+            workflow_id=self.config.workflow_id))
+
+    def run_id(self) -> int:
+        """The workflow's current run (read once)."""
+        if not self._run_id:
+            self._run_id = self.status().run_id
+        return self._run_id
+
+    def ready_count(self) -> int:
+        status = self.status()
+        return next((n.count for n in status.counts if n.status == common_pb2.JOB_STATUS_READY), 0)
