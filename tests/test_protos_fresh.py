@@ -25,7 +25,7 @@ def test_generated_code_is_fresh(tmp_path):
 
 
 def test_fixed_api_names_exist():
-    """design.md section 3: names that clients outside this repository rely on."""
+    """The fixed API names (protos/, docs/architecture.md): names that clients outside this repository rely on."""
     from torc_grpc._pb import common_pb2, event_pb2, server_pb2, worker_pb2, workflow_pb2, job_pb2
 
     services = {

@@ -12,7 +12,7 @@ from typing import Optional
 
 
 class JobStatus(enum.IntEnum):
-    """Torc's job status codes (torc-behaviour.md section 2.1)."""
+    """Torc's job status codes (docs/architecture.md, Torc compatibility)."""
 
     UNINITIALIZED = 0
     BLOCKED = 1

@@ -1,7 +1,7 @@
 """The one resource rule: when a job fits a node's free capacity, and what a
 job takes from it and gives back.
 
-Torc's claim packing (torc-behaviour 5.1, step 6): a job is taken when the
+Torc's claim packing (docs/architecture.md, "The resource rule"): a job is taken when the
 running totals plus the job stay within the capacity for CPUs, memory and
 GPUs, **and** the node check passes, where only multi-node jobs
 (num_nodes > 1) consume node capacity; single-node jobs share nodes and never

@@ -12,7 +12,7 @@ CREATE TABLE workflow (
     jobs_sort_method TEXT NOT NULL DEFAULT 'gpus_runtime_memory',
     env TEXT NOT NULL DEFAULT '{}',             -- JSON object
     -- Status lives on the workflow row (torc keeps a workflow_status table
-    -- whose id only matches by coincidence; see torc-behaviour.md 1.6).
+    -- whose id only matches by coincidence; see docs/architecture.md, Torc compatibility).
     run_id INTEGER NOT NULL DEFAULT 0,
     is_canceled INTEGER NOT NULL DEFAULT 0,
     is_archived INTEGER NOT NULL DEFAULT 0

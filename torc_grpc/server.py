@@ -116,7 +116,7 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
         ("grpc.max_send_message_length", config.max_message_bytes),
         ("grpc.so_reuseport", 0),
         # A burst of subscribes overflows core's pending-request backlog with
-        # the defaults (design.md section 2: 1,834 of 2,000 registered).
+        # the defaults (docs/architecture.md: 1,834 of 2,000 registered).
         ("grpc.max_concurrent_streams", 100_000),
         ("grpc.server.max_pending_requests", 100_000),
         ("grpc.server.max_pending_requests_hard_limit", 100_000),

@@ -189,7 +189,7 @@ def test_random_completion_cascades_identically():
 
 @pytest.mark.parametrize("impl", IMPLS)
 def test_design_cascade_cases(impl):
-    """The three torc gaps of torc-behaviour.md 6.7 end canceled here."""
+    """The three torc cascade gaps (docs/architecture.md, Torc compatibility) end canceled here."""
     # Diamond A -> {B, C} -> D; A fails: D canceled.
     g = build(impl, [1, 2, 3, 4], [0] * 4, [1] * 4, [2, 3, 4, 4], [1, 1, 2, 3])
     g.initialize(False)

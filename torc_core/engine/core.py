@@ -87,8 +87,8 @@ class Tx:
 
     Attributes:
         conn: The writer connection, inside BEGIN IMMEDIATE.
-        received: When the transaction began (ISO8601): the time of results
-            that name none.
+        received: The transaction's time of receipt (ISO8601): the time of
+            results that name none.
         events: Events recorded, published to subscribers after the commit.
         status_changes: Statuses to mirror in the in-memory graphs.
         requeued: Jobs back to READY: into the ready index, announced.
@@ -100,12 +100,20 @@ class Tx:
     def __init__(self, conn: Connection, notifier: Notifier) -> None:
         self.conn = conn
         self._notifier = notifier
-        self.received = now_iso()
+        self._received = ""
         self.events: list[Event] = []
         self.status_changes: list[StatusChange] = []
         self.requeued: list[Requeued] = []
         self.handoff: list[Handoff] = []
         self.retried: dict[int, str] = {}
+
+    @property
+    def received(self) -> str:
+        """When the transaction first asked (one timestamp for all its results;
+        computed on first use: claims never need it)."""
+        if not self._received:
+            self._received = now_iso()
+        return self._received
 
     def event(self, workflow_id: int, event_type: str, severity: Severity, **data) -> int:
         """Persist an event in this transaction; watchers get it after the commit."""
