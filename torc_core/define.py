@@ -128,8 +128,8 @@ def resource_rows(
 def _check_json(item: str, text: str) -> None:
     try:
         json.loads(text)
-    except ValueError as exc:
-        raise InvalidArgument(f"{item}: data is not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+        raise InvalidArgument(f"{item}: data is not valid JSON ({str(exc)[:200]})") from None
 
 
 def _handler_rules(handler: FailureHandlerSpec) -> str:

@@ -24,6 +24,8 @@ _DAY = 86400.0
 _UNIT_SECONDS = (365.25 * _DAY, 30.44 * _DAY, 7 * _DAY, _DAY, 3600.0, 60.0, 1.0)
 
 MAX_MEMORY_BYTES = 2**62
+#: Longest runtime accepted: 100 years (any longer is a typo, and must still fit SQLite's int64).
+MAX_RUNTIME_SECONDS = int(100 * 365.25 * _DAY)
 
 
 def parse_memory(text: str) -> int:
@@ -60,7 +62,8 @@ def parse_runtime(text: str) -> int:
         Seconds, truncated to an integer as torc does.
 
     Raises:
-        InvalidArgument: The string is not an ISO8601 duration.
+        InvalidArgument: The string is not an ISO8601 duration, or it is
+            longer than MAX_RUNTIME_SECONDS.
     """
     raw = (text or "").strip()
     match = _DURATION.match(raw.upper())
@@ -73,6 +76,10 @@ def parse_runtime(text: str) -> int:
     for group, unit in zip(match.groups(), _UNIT_SECONDS):
         if group:
             seconds += float(group.replace(",", ".")) * unit
+    if not seconds <= MAX_RUNTIME_SECONDS:  # inf and NaN too
+        raise InvalidArgument(
+            f"runtime {text[:40]!r} is longer than 100 years ({MAX_RUNTIME_SECONDS} s)", value=text[:40]
+        )
     return int(seconds)
 
 

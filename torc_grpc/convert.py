@@ -6,7 +6,7 @@ and raise InvalidArgument, so bad input never becomes INTERNAL.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 from torc_core.errors import InvalidArgument
 from torc_core.models import (
@@ -24,6 +24,7 @@ from torc_core.models import (
     JobBatch,
     JobSpec,
     JobStatus,
+    Page,
     ResourceRequirements,
     ResourceRequirementsSpec,
     Resources,
@@ -69,9 +70,6 @@ def severity_from_pb(value: int) -> Severity:
 
 
 def resources_from_pb(pb: c_pb.Resources) -> Resources:
-    for name in ("num_cpus", "memory_bytes", "num_gpus", "num_nodes", "time_limit_seconds"):
-        if getattr(pb, name) < 0:
-            raise InvalidArgument(f"resources.{name} must be >= 0")
     return Resources(pb.num_cpus, pb.memory_bytes, pb.num_gpus, pb.num_nodes, pb.time_limit_seconds)
 
 
@@ -373,9 +371,10 @@ def workflow_spec_to_pb(s: WorkflowSpec, with_jobs: bool = True) -> c_pb.Workflo
 
 # ------------------------------------------------------------------ worker answers
 
-def claim_outcome_to_pb(o: ClaimOutcome) -> wk_pb.ClaimJobsResponse:
+def claim_outcome_to_pb(o: ClaimOutcome, budget: Optional["AnswerBudget"] = None
+                        ) -> wk_pb.ClaimJobsResponse:
     return wk_pb.ClaimJobsResponse(
-        jobs=[job_to_pb(j) for j in o.jobs],
+        jobs=budget.jobs_pb(o.jobs) if budget is not None else [job_to_pb(j) for j in o.jobs],
         reason=o.reason,
         workflow_complete=o.end is ClaimEnd.WORKFLOW_COMPLETE,
         workflow_canceled=o.end is ClaimEnd.WORKFLOW_CANCELED,
@@ -403,3 +402,50 @@ def version_to_pb(version: str, facts: StorageFacts) -> sv_pb.GetVersionResponse
     return sv_pb.GetVersionResponse(
         version=version, api="torc.v1", kernels=facts.kernels, sqlite_version=facts.sqlite_version
     )
+
+
+# ------------------------------------------------------------------ answers within a size budget
+
+#: Bytes of a repeated field's tag and length prefix, at most.
+_ENVELOPE = 10
+
+
+def sized_page(page: Page, to_pb: Callable, budget: int) -> tuple[list, int]:
+    """A page's items converted, as many as fit in `budget` serialized bytes
+    (at least one), and the cursor to continue after the last one sent."""
+    out, total = [], 0
+    for item in page.items:
+        msg = to_pb(item)
+        size = msg.ByteSize() + _ENVELOPE
+        if out and total + size > budget:
+            return out, page.items[len(out) - 1].id
+        out.append(msg)
+        total += size
+    return out, page.next_after
+
+
+class AnswerBudget:
+    """How many claimed jobs fit in one answer (the engine asks before it
+    commits a claim, so that a claim is never committed that cannot be sent);
+    keeps the converted jobs for the answer."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.converted: list = []
+
+    def __call__(self, jobs: Sequence[Job]) -> int:
+        self.converted, total = [], 0
+        for job in jobs:
+            msg = job_to_pb(job)
+            size = msg.ByteSize() + _ENVELOPE
+            if self.converted and total + size > self.budget:
+                break
+            self.converted.append(msg)
+            total += size
+        return len(self.converted)
+
+    def jobs_pb(self, jobs: Sequence[Job]) -> list:
+        """The answer's jobs: the ones converted while sizing, when they are these."""
+        if [m.id for m in self.converted] == [j.id for j in jobs]:
+            return self.converted
+        return [job_to_pb(j) for j in jobs]

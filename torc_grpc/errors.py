@@ -71,8 +71,21 @@ def _answer(exc: Exception, context: grpc.ServicerContext, method: Callable) -> 
     context.abort(grpc.StatusCode.INTERNAL, "internal server error (see the server log)")
 
 
+def _validated(servicer, request):
+    """The request after the validation layer (torc_grpc.validation) checked
+    it; a client stream is checked message by message as it is consumed."""
+    from .validation import default_validator  # noqa: PLC0415 (validation imports the protos)
+
+    validator = getattr(servicer, "validator", None) or default_validator()
+    if hasattr(request, "DESCRIPTOR"):
+        validator.check(request)
+        return request
+    return validator.each(request)
+
+
 def translate_errors(method: Callable) -> Callable:
-    """Map exceptions of a unary or client-streaming handler to statuses.
+    """Validate the request, then map exceptions of a unary or
+    client-streaming handler to statuses.
 
     TorcError gets its status from ERROR_TABLE (a busy database is the
     core's StoreBusy, torc_core.store.busy_as_store_busy); an
@@ -83,7 +96,7 @@ def translate_errors(method: Callable) -> Callable:
     @functools.wraps(method)
     def wrapper(self, request, context):
         try:
-            return method(self, request, context)
+            return method(self, _validated(self, request), context)
         except Exception as exc:
             _answer(exc, context, method)
 
@@ -96,7 +109,7 @@ def translate_stream_errors(method: Callable) -> Callable:
     @functools.wraps(method)
     def wrapper(self, request, context):
         try:
-            yield from method(self, request, context)
+            yield from method(self, _validated(self, request), context)
         except Exception as exc:
             _answer(exc, context, method)
 

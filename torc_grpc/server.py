@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import grpc
@@ -22,7 +22,9 @@ from grpc_reflection.v1alpha import reflection
 from torc_core.engine import Engine
 
 from . import profiling
+from .boundary import DEFAULT_ANSWER_BYTES, Boundary
 from .pool import ElasticThreadPool
+from .validation import Limits, Validator
 from ._pb import (
     event_pb2,
     event_pb2_grpc,
@@ -75,7 +77,11 @@ class ServerConfig:
         node_lease: Seconds a compute node stays registered without a
             Heartbeat (0 = forever).
         max_message_bytes: Largest request/response message accepted.
+        answer_bytes: Budget of one answer: list pages and claims stop adding
+            items at this size (one item is always sent), so that any client,
+            with gRPC's default 4 MiB receive limit, can read every answer.
         grace_seconds: How long in-flight calls may run on shutdown.
+        limits: Caps of request fields (torc_grpc.validation, docs/limits.md).
     """
 
     db: str = "torc.db"
@@ -87,7 +93,9 @@ class ServerConfig:
     thread_idle_seconds: float = 60.0
     node_lease: float = 120.0
     max_message_bytes: int = 64 * 1024 * 1024
+    answer_bytes: int = DEFAULT_ANSWER_BYTES
     grace_seconds: float = 30.0
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -126,10 +134,12 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
         config.max_workers + config.max_streams, idle_seconds=config.thread_idle_seconds
     )
     server = grpc.server(pool, options=options)
-    workflow_pb2_grpc.add_WorkflowServiceServicer_to_server(WorkflowServiceServicer(engine), server)
-    job_pb2_grpc.add_JobServiceServicer_to_server(JobServiceServicer(engine), server)
-    worker_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServiceServicer(engine), server)
-    event_pb2_grpc.add_EventServiceServicer_to_server(EventServiceServicer(engine), server)
+    boundary = Boundary(Validator(config.limits), min(config.answer_bytes, config.max_message_bytes))
+    workflow_pb2_grpc.add_WorkflowServiceServicer_to_server(
+        WorkflowServiceServicer(engine, boundary), server)
+    job_pb2_grpc.add_JobServiceServicer_to_server(JobServiceServicer(engine, boundary), server)
+    worker_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServiceServicer(engine, boundary), server)
+    event_pb2_grpc.add_EventServiceServicer_to_server(EventServiceServicer(engine, boundary), server)
     server_pb2_grpc.add_ServerServiceServicer_to_server(ServerServiceServicer(engine), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -243,7 +243,7 @@ BAD_SPECS = {
     ),
     "negative cpus": (
         c.WorkflowSpec(name="w", resource_requirements=[c.ResourceRequirementsSpec(name="r", num_cpus=-1)]),
-        "num_cpus must be >= 0",
+        "spec.resource_requirements[0].num_cpus: must be between 0 and",
     ),
     "zero nodes": (
         c.WorkflowSpec(name="w", resource_requirements=[c.ResourceRequirementsSpec(name="r", num_nodes=0)]),
@@ -255,7 +255,7 @@ BAD_SPECS = {
     ),
     "bad user data json": (
         c.WorkflowSpec(name="w", user_data=[c.UserDataSpec(name="u", data="{not json")]),
-        "user_data 'u': data is not valid JSON",
+        "spec.user_data[0].data: is not valid JSON",
     ),
     "empty workflow name": (c.WorkflowSpec(name=" "), "workflow name is empty"),
     "empty job name": (c.WorkflowSpec(name="w", jobs=[c.JobSpec(name="", command="x")]), "empty name"),
@@ -331,7 +331,7 @@ def test_bad_paging_and_enum_values(stubs, db_path):
     refused(lambda: stubs.job.ListJobs(jpb.ListJobsRequest(workflow_id=wf_id, limit=10_001)),
             grpc.StatusCode.INVALID_ARGUMENT, db_path, stubs, contains="limit")
     refused(lambda: stubs.job.ListJobs(jpb.ListJobsRequest(workflow_id=wf_id, statuses=[42])),
-            grpc.StatusCode.INVALID_ARGUMENT, db_path, stubs, contains="invalid job status 42")
+            grpc.StatusCode.INVALID_ARGUMENT, db_path, stubs, contains="statuses[0]: 42 is not a JobStatus value")
     refused(lambda: stubs.workflow.ListWorkflows(wpb.ListWorkflowsRequest(limit=-1)),
             grpc.StatusCode.INVALID_ARGUMENT, db_path, stubs, contains="limit")
 

@@ -76,7 +76,8 @@ def test_refusals_leave_database_unchanged(stubs, db_path):
     refused(complete(ids["a"]), grpc.StatusCode.FAILED_PRECONDITION, "already complete")
     refused(complete(ids["b"], run_id=run + 7), grpc.StatusCode.FAILED_PRECONDITION, "stale run_id")
     refused(complete(ids["b"], status=S.JOB_STATUS_RUNNING), grpc.StatusCode.INVALID_ARGUMENT, "not terminal")
-    refused(complete(ids["b"], status=77), grpc.StatusCode.INVALID_ARGUMENT, "not terminal")
+    refused(complete(ids["b"], status=77), grpc.StatusCode.INVALID_ARGUMENT, "status: 77 is not a JobStatus value")
+    refused(complete(ids["b"], status=c.JOB_STATUS_READY), grpc.StatusCode.INVALID_ARGUMENT, "not terminal")
     refused(complete(999_999), grpc.StatusCode.NOT_FOUND, "999999")
     refused(lambda: stubs.worker.StartJob(kpb.StartJobRequest(job_id=ids["b"], run_id=run)),
             grpc.StatusCode.FAILED_PRECONDITION, "not PENDING")

@@ -44,7 +44,7 @@ from ..models import (
     WorkflowStatus,
 )
 from ..notifier import EventSubscription, Notifier, ReadySubscription
-from .claims import Claims
+from .claims import AnswerFits, Claims
 from .completion import Completer, CompletionOutcome
 from .core import EngineCore
 from .definitions import Definitions
@@ -52,11 +52,12 @@ from .leases import Leases
 from .lifecycle import Lifecycle
 from .reads import Reads
 from .runs import Runs
+from .state import Cancel
 from .streams import Streams
 from .unblocker import Unblocker, interval_from_env
 from .unblocking import Unblocking
 
-__all__ = ["CompletionOutcome", "Engine"]
+__all__ = ["Cancel", "CompletionOutcome", "Engine"]
 
 _busy = store.busy_as_store_busy
 
@@ -211,12 +212,14 @@ class Engine:
         return self._claims.register_compute_node(spec)
 
     @_busy
-    def claim_jobs(self, req: ClaimRequest) -> ClaimOutcome:
-        return self._claims.claim_jobs(req)
+    def claim_jobs(self, req: ClaimRequest, answer_fits: Optional[AnswerFits] = None,
+                   cancel: Optional[Cancel] = None) -> ClaimOutcome:
+        return self._claims.claim_jobs(req, answer_fits, cancel)
 
     @_busy
-    def claim_next_jobs(self, workflow_id: int, compute_node_id: int = 0, limit: int = 0) -> ClaimOutcome:
-        return self._claims.claim_next_jobs(workflow_id, compute_node_id, limit)
+    def claim_next_jobs(self, workflow_id: int, compute_node_id: int = 0, limit: int = 0,
+                        answer_fits: Optional[AnswerFits] = None) -> ClaimOutcome:
+        return self._claims.claim_next_jobs(workflow_id, compute_node_id, limit, answer_fits)
 
     @_busy
     def start_job(self, job_id: int, run_id: int, compute_node_id: int = 0) -> Job:

@@ -9,9 +9,10 @@ about new jobs only while it waits for work.
 from __future__ import annotations
 
 import enum
+import math
 import time
 from dataclasses import dataclass, replace
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .. import store
 from ..errors import InvalidArgument, InvalidTransition
@@ -23,6 +24,7 @@ from ..models import (
     ComputeNodeSpec,
     Job,
     JobStatus,
+    Resources,
     Severity,
     SortMethod,
 )
@@ -30,12 +32,14 @@ from ..notifier import Shape
 from ..resources import Capacity
 from .core import EngineCore, StatusChange
 from .reads import Reads
-from .state import WorkflowState
+from .state import Cancel, WorkflowState
 
 #: Longest long poll of one ClaimJobs.
 MAX_WAIT_SECONDS = 60.0
 #: "No limit" for a resource (ClaimNextJobs ignores resources).
 UNBOUNDED = 2**62
+#: How many of these jobs (in claim order) fit in one answer (the transport's size budget).
+AnswerFits = Callable[[Sequence[Job]], int]
 
 
 class SchedulerMode(enum.IntEnum):
@@ -76,6 +80,18 @@ class ClaimSpec:
         return Shape(*free, self.time_limit, self.label, self.limit - len(jobs) if self.limit else 0)
 
 
+def check_resources(r: Resources, where: str) -> None:
+    """A node's resources: counts >= 0 and a finite time limit >= 0 (NaN would
+    be stored as NULL and never compare)."""
+    for name in ("num_cpus", "memory_bytes", "num_gpus", "num_nodes"):
+        if getattr(r, name) < 0:
+            raise InvalidArgument(f"{where}.{name} must be >= 0, not {getattr(r, name)}")
+    if not (math.isfinite(r.time_limit_seconds) and r.time_limit_seconds >= 0):
+        raise InvalidArgument(
+            f"{where}.time_limit_seconds must be a finite number >= 0, not {r.time_limit_seconds}"
+        )
+
+
 class Claims:
     """Compute nodes taking work (see module docstring)."""
 
@@ -86,6 +102,7 @@ class Claims:
     def register_compute_node(self, spec: ComputeNodeSpec) -> int:
         """Record a compute node of a workflow with a fresh lease; returns its id."""
         core = self._core
+        check_resources(spec.resources, "resources")
         with core.write_lock, core.transaction() as tx:
             core.workflow(tx.conn, spec.workflow_id)
             node_id = store.insert_compute_node(
@@ -95,13 +112,22 @@ class Claims:
                      compute_node_id=node_id, hostname=spec.hostname, pid=spec.pid)
         return node_id
 
-    def claim_jobs(self, req: ClaimRequest) -> ClaimOutcome:
-        """Claim ready jobs that fit the node; long-poll up to wait_seconds when none do."""
+    def claim_jobs(self, req: ClaimRequest, answer_fits: Optional[AnswerFits] = None,
+                   cancel: Optional[Cancel] = None) -> ClaimOutcome:
+        """Claim ready jobs that fit the node; long-poll up to wait_seconds when none do.
+
+        answer_fits: how many of the picked jobs (in claim order) fit in one
+        answer; the rest stay ready, so a claim that cannot be sent is never
+        committed. At least one job is always claimed when one fits the node.
+        cancel: ends a long poll at once (the client went away); the poll
+        also ends at min(wait_seconds, MAX_WAIT_SECONDS).
+        """
         if req.limit < 0:
             raise InvalidArgument(f"limit must be >= 0, not {req.limit}")
-        if req.wait_seconds < 0:
-            raise InvalidArgument("wait_seconds must be >= 0")
+        if not req.wait_seconds >= 0:  # NaN too: a long poll must end
+            raise InvalidArgument(f"wait_seconds must be a number >= 0, not {req.wait_seconds}")
         r = req.resources
+        check_resources(r, "resources")
         spec = ClaimSpec(
             free=Capacity(r.num_cpus, r.memory_bytes, r.num_gpus, max(1, r.num_nodes)),
             time_limit=r.time_limit_seconds,
@@ -112,9 +138,10 @@ class Claims:
             mode=SchedulerMode.STRICT if req.strict_scheduler_match else SchedulerMode.MATCH,
         )
         return self._claim(req.workflow_id, req.compute_node_id, spec,
-                           min(req.wait_seconds, MAX_WAIT_SECONDS))
+                           min(req.wait_seconds, MAX_WAIT_SECONDS), answer_fits, cancel)
 
-    def claim_next_jobs(self, workflow_id: int, compute_node_id: int = 0, limit: int = 0) -> ClaimOutcome:
+    def claim_next_jobs(self, workflow_id: int, compute_node_id: int = 0, limit: int = 0,
+                        answer_fits: Optional[AnswerFits] = None) -> ClaimOutcome:
         """Claim ready unlabeled jobs in id order, without any resource filter (default 10)."""
         if limit < 0:
             raise InvalidArgument(f"limit must be >= 0, not {limit}")
@@ -123,9 +150,10 @@ class Claims:
             limit=limit or 10, sort_method=SortMethod.NONE, label="", scheduler=NO_SCHEDULER,
             mode=SchedulerMode.IGNORE,
         )
-        return self._claim(workflow_id, compute_node_id, spec, 0.0)
+        return self._claim(workflow_id, compute_node_id, spec, 0.0, answer_fits, None)
 
-    def _claim(self, workflow_id: int, node_id: int, spec: ClaimSpec, wait: float) -> ClaimOutcome:
+    def _claim(self, workflow_id: int, node_id: int, spec: ClaimSpec, wait: float,
+               answer_fits: Optional[AnswerFits], cancel: Optional[Cancel]) -> ClaimOutcome:
         core = self._core
         deadline = time.monotonic() + wait
         while True:
@@ -138,7 +166,7 @@ class Claims:
                 sort = spec.sort_method
                 if sort is None:
                     sort = SortMethod.from_name(wf.jobs_sort_method)
-                jobs = self._claim_locked(workflow_id, state, node, sort, spec)
+                jobs = self._claim_locked(workflow_id, state, node, sort, spec, answer_fits)
                 if node:
                     core.notifier.node_claimed(workflow_id, node, spec.still_free(jobs))
                 if jobs:
@@ -147,13 +175,13 @@ class Claims:
                     return ClaimOutcome((), ClaimEnd.WORKFLOW_COMPLETE)
                 seen = state.version
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or (cancel is not None and cancel.is_set()):
                 return ClaimOutcome((), ClaimEnd.NONE_FIT)
-            state.wait_for_change(seen, remaining)  # no lock held while waiting
+            state.wait_for_change(seen, remaining, cancel)  # no lock held while waiting
 
     def _claim_locked(
         self, workflow_id: int, state: WorkflowState, node: Optional[int], sort: SortMethod,
-        spec: ClaimSpec,
+        spec: ClaimSpec, answer_fits: Optional[AnswerFits],
     ) -> list[Job]:
         label_id = state.label_id(spec.label)
         if label_id is None or len(state.ready) == 0:
@@ -167,6 +195,15 @@ class Claims:
         core = self._core
         ids = state.graph.ids_at(picked)
         try:
+            rows = store.jobs_by_ids(core.writer, ids)
+            paths = store.output_paths(core.writer, ids)
+            jobs = [replace(rows[j], status=JobStatus.PENDING, compute_node_id=node or 0,
+                            output_file_paths=tuple(paths.get(j, ()))) for j in ids]  # claim order
+            if answer_fits is not None and len(jobs) > 1:
+                keep = max(1, min(len(jobs), answer_fits(jobs)))
+                if keep < len(jobs):  # the rest stays ready: never claim what cannot be sent
+                    state.add_ready_rows(store.class_rows(core.writer, ids[keep:]))
+                    ids, jobs = ids[:keep], jobs[:keep]
             with core.transaction() as tx:
                 if store.claim_jobs(tx.conn, ids, node) != len(ids):
                     raise RuntimeError("ready index and database disagree")  # rolled back
@@ -174,10 +211,7 @@ class Claims:
             core.drop_state_locked(workflow_id)
             raise
         state.graph.set_statuses(ids, [JobStatus.PENDING] * len(ids))
-        jobs = store.jobs_by_ids(core.writer, ids)
-        paths = store.output_paths(core.writer, ids)
-        return [replace(jobs[j], output_file_paths=tuple(paths[j])) if j in paths else jobs[j]
-                for j in ids]  # claim order
+        return jobs
 
     def start_job(self, job_id: int, run_id: int, compute_node_id: int = 0) -> Job:
         """PENDING -> RUNNING for the current run; records the compute node."""

@@ -15,6 +15,7 @@ committed).
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
@@ -22,8 +23,8 @@ from typing import Optional, Sequence
 from .. import store
 from ..errors import InvalidArgument, InvalidTransition, TorcError
 from ..models import COMPLETE_STATUSES, TERMINAL_STATUSES, Completion, Job, JobStatus, Severity
-from .core import EngineCore, StatusChange, Tx
 from .claims import check_holder, check_run
+from .core import EngineCore, StatusChange, Tx
 from .retries import auto_retry
 from .unblocker import Handoff
 
@@ -135,6 +136,11 @@ class Completer:
                 f"job {item.job_id}: status {item.status} is not terminal "
                 "(COMPLETED, FAILED, CANCELED, TERMINATED or PENDING_FAILED)"
             )
+        for name in ("exec_time_seconds", "peak_cpu_percent", "avg_cpu_percent"):
+            value = getattr(item, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise InvalidArgument(f"job {item.job_id}: result.{name} must be a finite number "
+                                      f">= 0, not {value}")
         job = self._core.job_state(tx.conn, item.job_id)
         if job.status in COMPLETE_STATUSES:
             raise InvalidTransition(

@@ -4,8 +4,9 @@ changed only under the engine's write lock, after the matching commit."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from .. import store
 from ..kernels import Graph, ReadyIndex
@@ -65,7 +66,43 @@ class WorkflowState:
             self.version += 1
             self.changed.notify_all()
 
-    def wait_for_change(self, seen: int, timeout: float) -> bool:
-        """Wait until version != seen or timeout; True when it changed."""
-        with self.changed:
-            return self.changed.wait_for(lambda: self.version != seen, timeout)
+    def wait_for_change(self, seen: int, timeout: float, cancel: Optional["Cancel"] = None) -> bool:
+        """Wait until version != seen, timeout, or `cancel` is set; True when it changed.
+        Costs nothing while it waits (one blocked thread, no polling)."""
+        if cancel is None:
+            with self.changed:
+                return self.changed.wait_for(lambda: self.version != seen, timeout)
+        with cancel.watching(self.changed), self.changed:
+            self.changed.wait_for(lambda: self.version != seen or cancel.is_set(), timeout)
+            return self.version != seen
+
+
+class Cancel:
+    """Set by the caller's side (a client that went away) to end a wait at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._set = False
+        #: The condition a waiter blocks on, while it waits.
+        self._condition: Optional[threading.Condition] = None
+
+    def set(self) -> None:
+        with self._lock:
+            self._set = True
+            condition = self._condition
+        if condition is not None:
+            with condition:
+                condition.notify_all()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    @contextlib.contextmanager
+    def watching(self, condition: threading.Condition) -> Iterator[None]:
+        with self._lock:
+            self._condition = condition
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._condition = None

@@ -7,13 +7,16 @@ from torc_core.engine import Engine
 from .. import convert
 from .._pb import event_pb2 as pb
 from .._pb import event_pb2_grpc as pb_grpc
+from ..boundary import DEFAULT, Boundary
 from ..errors import translate_errors, translate_stream_errors
 from ..streams import attached
 
 
 class EventServiceServicer(pb_grpc.EventServiceServicer):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, boundary: Boundary = DEFAULT) -> None:
         self.engine = engine
+        self.boundary = boundary
+        self.validator = boundary.validator
 
     @translate_errors
     def ListEvents(self, request, context):
@@ -23,9 +26,8 @@ class EventServiceServicer(pb_grpc.EventServiceServicer):
             request.limit,
             convert.severity_from_pb(request.min_severity),
         )
-        return pb.ListEventsResponse(
-            events=[convert.event_to_pb(e) for e in page.items], next_after=page.next_after
-        )
+        items, after = convert.sized_page(page, convert.event_to_pb, self.boundary.answer_bytes)
+        return pb.ListEventsResponse(events=items, next_after=after)
 
     @translate_stream_errors
     def WatchEvents(self, request, context):

@@ -7,12 +7,15 @@ from torc_core.engine import Engine
 from .. import convert
 from .._pb import job_pb2 as pb
 from .._pb import job_pb2_grpc as pb_grpc
+from ..boundary import DEFAULT, Boundary
 from ..errors import translate_errors
 
 
 class JobServiceServicer(pb_grpc.JobServiceServicer):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, boundary: Boundary = DEFAULT) -> None:
         self.engine = engine
+        self.boundary = boundary
+        self.validator = boundary.validator
 
     @translate_errors
     def GetJob(self, request, context):
@@ -26,9 +29,8 @@ class JobServiceServicer(pb_grpc.JobServiceServicer):
             request.after_id,
             request.limit,
         )
-        return pb.ListJobsResponse(
-            jobs=[convert.job_to_pb(j) for j in page.items], next_after_id=page.next_after
-        )
+        items, after = convert.sized_page(page, convert.job_to_pb, self.boundary.answer_bytes)
+        return pb.ListJobsResponse(jobs=items, next_after_id=after)
 
     @translate_errors
     def ListResults(self, request, context):
@@ -40,9 +42,8 @@ class JobServiceServicer(pb_grpc.JobServiceServicer):
             request.after_id,
             request.limit,
         )
-        return pb.ListResultsResponse(
-            results=[convert.result_to_pb(r) for r in page.items], next_after_id=page.next_after
-        )
+        items, after = convert.sized_page(page, convert.result_to_pb, self.boundary.answer_bytes)
+        return pb.ListResultsResponse(results=items, next_after_id=after)
 
     @translate_errors
     def RetryJob(self, request, context):

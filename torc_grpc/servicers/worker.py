@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from torc_core.engine import Engine
+import dataclasses
+
+from torc_core.engine import Cancel, Engine
 
 from .. import convert
 from .._pb import worker_pb2 as pb
 from .._pb import worker_pb2_grpc as pb_grpc
+from ..boundary import DEFAULT, Boundary
 from ..errors import translate_errors, translate_stream_errors
 from ..streams import attached
 
 
 class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, boundary: Boundary = DEFAULT) -> None:
         self.engine = engine
+        self.boundary = boundary
+        self.validator = boundary.validator
 
     @translate_errors
     def RegisterComputeNode(self, request, context):
@@ -22,13 +27,24 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
 
     @translate_errors
     def ClaimJobs(self, request, context):
-        outcome = self.engine.claim_jobs(convert.claim_request_from_pb(request))
-        return convert.claim_outcome_to_pb(outcome)
+        budget = convert.AnswerBudget(self.boundary.answer_bytes)
+        req = convert.claim_request_from_pb(request)
+        cancel = None
+        if req.wait_seconds > 0:  # a long poll ends at the client's deadline and when it goes away
+            cancel = Cancel()
+            context.add_callback(cancel.set)
+            left = context.time_remaining()
+            if left is not None:
+                req = dataclasses.replace(req, wait_seconds=max(0.0, min(req.wait_seconds, left - 0.05)))
+        outcome = self.engine.claim_jobs(req, budget, cancel)
+        return convert.claim_outcome_to_pb(outcome, budget)
 
     @translate_errors
     def ClaimNextJobs(self, request, context):
-        outcome = self.engine.claim_next_jobs(request.workflow_id, request.compute_node_id, request.limit)
-        return pb.ClaimNextJobsResponse(jobs=[convert.job_to_pb(j) for j in outcome.jobs])
+        budget = convert.AnswerBudget(self.boundary.answer_bytes)
+        outcome = self.engine.claim_next_jobs(request.workflow_id, request.compute_node_id,
+                                              request.limit, budget)
+        return pb.ClaimNextJobsResponse(jobs=budget.jobs_pb(outcome.jobs))
 
     @translate_errors
     def StartJob(self, request, context):

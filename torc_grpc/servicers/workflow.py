@@ -7,12 +7,15 @@ from torc_core.engine import Engine
 from .. import convert
 from .._pb import workflow_pb2 as pb
 from .._pb import workflow_pb2_grpc as pb_grpc
+from ..boundary import DEFAULT, Boundary
 from ..errors import translate_errors
 
 
 class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, boundary: Boundary = DEFAULT) -> None:
         self.engine = engine
+        self.boundary = boundary
+        self.validator = boundary.validator
 
     @translate_errors
     def CreateWorkflow(self, request, context):
@@ -32,9 +35,8 @@ class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
     @translate_errors
     def ListWorkflows(self, request, context):
         page = self.engine.list_workflows(request.user, request.after_id, request.limit)
-        return pb.ListWorkflowsResponse(
-            workflows=[convert.workflow_to_pb(w) for w in page.items], next_after_id=page.next_after
-        )
+        items, after = convert.sized_page(page, convert.workflow_to_pb, self.boundary.answer_bytes)
+        return pb.ListWorkflowsResponse(workflows=items, next_after_id=after)
 
     @translate_errors
     def DeleteWorkflow(self, request, context):
