@@ -262,6 +262,8 @@ class Result:
     avg_memory_bytes: int = 0
     peak_cpu_percent: float = 0.0
     avg_cpu_percent: float = 0.0
+    #: Why the job did not run (the worker could not start it); "" when it ran.
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,8 @@ class Completion:
     avg_memory_bytes: int = 0
     peak_cpu_percent: float = 0.0
     avg_cpu_percent: float = 0.0
+    #: Why the job did not run (the worker could not start it).
+    error: str = ""
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def _worker_config(args: argparse.Namespace, target: str = "", workflow_id: int 
 
     config = WorkerConfig(target=target, workflow_id=workflow_id, label=args.label,
                           output_dir=args.output_dir, wait_seconds=args.wait,
-                          idle_timeout=args.idle_timeout)
+                          idle_timeout=args.idle_timeout, term_grace=args.term_grace)
     if args.cpus:
         config.num_cpus = args.cpus
     if args.memory:
@@ -52,9 +52,11 @@ def _worker_config(args: argparse.Namespace, target: str = "", workflow_id: int 
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from .worker import Worker
+    from .worker import Worker, stop_on_signals
 
-    summary = Worker(_worker_config(args, args.server, args.workflow)).run()
+    worker = Worker(_worker_config(args, args.server, args.workflow))
+    with stop_on_signals(worker):
+        summary = worker.run()
     print(f"compute node {summary.compute_node_id}: {summary.jobs_run} jobs run, {summary.completed} "
           f"completed, {summary.failed} failed; stopped: {summary.reason}", flush=True)
     return 0 if summary.reason is not None and summary.reason.ok else 2
@@ -75,7 +77,11 @@ def _submit(args: argparse.Namespace) -> int:
     stubs = commands.connect(args.server)
     submitted = commands.submit(stubs, loaded.spec)
     if args.start:
-        commands.start(stubs, submitted.workflow_id)
+        try:
+            commands.start(stubs, submitted.workflow_id)
+        except BaseException:  # a failing submit leaves nothing behind
+            commands.delete(stubs, submitted.workflow_id)
+            raise
     print(submitted.workflow_id)
     return 0
 
@@ -239,6 +245,9 @@ def _worker_args(cmd: argparse.ArgumentParser) -> None:
                      help="unix time this worker must be done by (default: the Slurm allocation's end "
                      "when inside one)")
     cmd.add_argument("--time-limit", type=float, default=0.0, help="seconds from now this worker may run")
+    cmd.add_argument("--term-grace", type=float, default=10.0,
+                     help="on SIGTERM/SIGINT: seconds jobs that support termination get before SIGKILL "
+                     "(default: 10; keep it under Slurm's KillWait, 30 s by default)")
     cmd.add_argument("--idle-timeout", type=float, default=0.0,
                      help="stop after this many seconds with nothing to run (default: never)")
     cmd.add_argument("--output-dir", default="torc_output", help="where job stdout/stderr go (default: torc_output)")

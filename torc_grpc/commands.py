@@ -74,10 +74,18 @@ def submit(stubs: Stubs, spec: WorkflowSpec) -> Submitted:
 
     try:
         count = stubs.workflow.AddJobs(batches(), timeout=3600).count
-    except grpc.RpcError:
-        stubs.workflow.DeleteWorkflow(wpb.DeleteWorkflowRequest(workflow_id=wf), timeout=300)
+    except BaseException:
+        delete(stubs, wf)
         raise
     return Submitted(wf, count)
+
+
+def delete(stubs: Stubs, workflow_id: int) -> None:
+    """Delete a workflow (best effort: used to leave nothing half-made behind)."""
+    try:
+        stubs.workflow.DeleteWorkflow(wpb.DeleteWorkflowRequest(workflow_id=workflow_id), timeout=300)
+    except grpc.RpcError:
+        pass
 
 
 def start(stubs: Stubs, workflow_id: int, rerun_all: bool = False) -> wpb.StartWorkflowResponse:

@@ -229,6 +229,7 @@ def result_to_pb(r: Result) -> c_pb.Result:
         avg_memory_bytes=r.avg_memory_bytes,
         peak_cpu_percent=r.peak_cpu_percent,
         avg_cpu_percent=r.avg_cpu_percent,
+        error=r.error,
     )
 
 
@@ -319,6 +320,7 @@ def completion_from_pb(pb) -> Completion:
         avg_memory_bytes=r.avg_memory_bytes,
         peak_cpu_percent=r.peak_cpu_percent,
         avg_cpu_percent=r.avg_cpu_percent,
+        error=r.error,
     )
 
 

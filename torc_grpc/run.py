@@ -16,7 +16,7 @@ from torc_core.engine import Engine
 
 from . import commands
 from .server import ServerConfig, build_server
-from .worker import Worker, WorkerConfig
+from .worker import Worker, WorkerConfig, stop_on_signals
 
 
 def run_spec(spec_path: str, db: str, worker: WorkerConfig, *, force: bool = False,
@@ -36,7 +36,9 @@ def run_spec(spec_path: str, db: str, worker: WorkerConfig, *, force: bool = Fal
               f"run {run.run_id}, {run.num_ready} ready; database {db}", file=out, flush=True)
         worker.target, worker.workflow_id = target, submitted.workflow_id
         worker.stop_when_stuck = True  # the only worker: nobody else could take what it cannot
-        summary = Worker(worker, stubs.channel).run()
+        local = Worker(worker, stubs.channel)
+        with stop_on_signals(local):  # SIGTERM: drain the jobs, then stop the server
+            summary = local.run()
         status = commands.status_counts(stubs, submitted.workflow_id)
         print(commands.render_status(status), file=out)
         bad = [j for j in commands.list_jobs(stubs, submitted.workflow_id, [])

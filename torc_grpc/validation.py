@@ -227,6 +227,7 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         "path": _text(limits.path_bytes),
         "memory": _text(64), "runtime": _text(64), "jobs_sort_method": _text(64),
         "compute_node_type": _text(64), "completion_time": _text(64),
+        "error": _text(limits.description_bytes),
         "data": _json_text(limits.user_data_bytes, limits.json_depth),
         "env": _env(limits),
         "depends_on": names, "input_files": names, "output_files": names,

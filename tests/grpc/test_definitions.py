@@ -300,14 +300,27 @@ def test_cycles_are_invalid_argument_naming_jobs(stubs, db_path, through):
             jobs=[c.JobSpec(name="a", command="x", input_user_data=["p"], output_user_data=["q"]),
                   c.JobSpec(name="b", command="x", input_user_data=["q"], output_user_data=["p"]),
                   c.JobSpec(name="free", command="x")])
-    wf_id = create(stubs, spec).workflow.id
-    for call in (
-        lambda: stubs.workflow.InitializeJobs(wpb.InitializeJobsRequest(workflow_id=wf_id)),
-        lambda: stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf_id)),
-    ):
-        details = refused(call, grpc.StatusCode.INVALID_ARGUMENT, db_path, stubs, contains="dependency cycle")
-        assert "'a'" in details and "'b'" in details and "'free'" not in details
-    assert set(statuses(stubs, wf_id).values()) == {S.JOB_STATUS_UNINITIALIZED}
+    create(stubs, diamond_spec())  # something in the database to keep intact
+    # Refused when created (not only at start): nothing is written.
+    details = refused(lambda: create(stubs, spec), grpc.StatusCode.INVALID_ARGUMENT, db_path, stubs,
+                      contains="dependency cycle")
+    assert "'a'" in details and "'b'" in details and "'free'" not in details
+
+
+def test_a_cycle_closed_by_add_jobs_undoes_the_whole_stream(stubs, db_path):
+    wf_id = create(stubs, c.WorkflowSpec(name="grow", files=[c.FileSpec(name="p"), c.FileSpec(name="q")],
+                                         jobs=[c.JobSpec(name="a", command="x", input_files=["p"],
+                                                         output_files=["q"])])).workflow.id
+
+    def batches():
+        yield wpb.AddJobsRequest(workflow_id=wf_id, jobs=[c.JobSpec(name="ok", command="x")])
+        yield wpb.AddJobsRequest(workflow_id=wf_id, jobs=[  # b writes p, which a reads: a cycle
+            c.JobSpec(name="b", command="x", input_files=["q"], output_files=["p"])])
+
+    details = refused(lambda: stubs.workflow.AddJobs(batches()), grpc.StatusCode.INVALID_ARGUMENT,
+                      db_path, stubs, contains="dependency cycle")
+    assert "'a'" in details and "'b'" in details
+    assert set(statuses(stubs, wf_id)) == {"a"}
 
 
 def test_unknown_ids_are_not_found(stubs, db_path):

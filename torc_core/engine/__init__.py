@@ -243,6 +243,10 @@ class Engine:
         return self._leases.heartbeat(compute_node_id)
 
     @_busy
+    def deregister_compute_node(self, compute_node_id: int) -> tuple[list[int], list[int]]:
+        return self._leases.deregister(compute_node_id)
+
+    @_busy
     def expire_leases(self, now: Optional[float] = None) -> int:
         return self._leases.expire_leases(now)
 

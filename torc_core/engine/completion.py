@@ -149,7 +149,12 @@ class Completer:
             )
         check_run(item.job_id, job.workflow_id, item.run_id, job.run_id)
         check_holder(item.job_id, job.status, job.compute_node_id, item.compute_node_id)
-        attempt_id = item.attempt_id or job.attempt_id
+        if item.attempt_id and item.attempt_id != job.attempt_id:
+            raise InvalidTransition(
+                f"job {item.job_id}: stale attempt {item.attempt_id}, the job is on attempt "
+                f"{job.attempt_id} (it was retried or reset meanwhile)"
+            )
+        attempt_id = job.attempt_id
         if not store.insert_result(tx.conn, job.workflow_id, item, attempt_id,
                                    item.completion_time or tx.received):
             raise InvalidTransition(

@@ -22,6 +22,7 @@ from ..errors import Conflict, InvalidArgument, NotFound
 from ..models import JobBatch, Severity, Workflow, WorkflowSpec
 from ..notifier import End
 from .core import EngineCore, now_iso
+from .runs import acyclic_graph
 
 log = logging.getLogger("torc_core.engine")
 
@@ -44,7 +45,9 @@ class Definitions:
             The workflow and a map of job name -> job id.
 
         Raises:
-            InvalidArgument: A bad item (named in the message); nothing is written.
+            InvalidArgument: A bad item (named in the message), or a dependency
+                cycle of any kind (explicit, through files or user data);
+                nothing is written.
         """
         core = self._core
         if not spec.name.strip():
@@ -64,6 +67,7 @@ class Definitions:
                 failure_handlers=spec.failure_handlers,
             )
             ids = write_jobs(tx.conn, wf_id, spec.jobs, names, written)
+            acyclic_graph(tx, wf_id)  # a cycle of any kind is refused now, not at start
             tx.event(wf_id, "workflow_created", Severity.INFO, name=spec.name, user=spec.user,
                      num_jobs=len(ids))
             wf = core.workflow(tx.conn, wf_id)
@@ -116,6 +120,7 @@ class Definitions:
                     written.add(kind, ids)
             if workflow_id is not None and written.jobs:
                 with core.write_lock, core.transaction() as tx:
+                    acyclic_graph(tx, workflow_id)  # else everything the stream wrote is undone
                     tx.event(workflow_id, "jobs_added", Severity.INFO, count=written.jobs)
         except BaseException:
             if written.ids:

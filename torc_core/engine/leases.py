@@ -18,7 +18,7 @@ from .. import store
 from ..errors import InvalidTransition, NotFound
 from ..models import Completion, JobStatus, Severity
 from .completion import Completer
-from .core import EngineCore, Requeued
+from .core import EngineCore, Requeued, Tx
 
 log = logging.getLogger("torc_core.engine")
 
@@ -80,24 +80,58 @@ class Leases:
         with core.write_lock, core.transaction() as tx:
             expired = store.expired_nodes(tx.conn, now)
             for node in expired:
-                store.deactivate_node(tx.conn, node.id, now)
-                held = store.node_jobs(tx.conn, node.id)
-                pending = [j.job_id for j in held if j.status == JobStatus.PENDING]
-                running = [j.job_id for j in held if j.status == JobStatus.RUNNING]
-                store.requeue_pending(tx.conn, pending)
-                tx.requeued += [Requeued(node.workflow_id, j) for j in pending]
-                run_id = core.workflow(tx.conn, node.workflow_id).run_id
-                for job_id in running:
-                    self._completer.complete_one(tx, Completion(
-                        job_id=job_id, status=JobStatus.FAILED, run_id=run_id,
-                        return_code=ORPHAN_RETURN_CODE))
-                tx.event(node.workflow_id, "compute_node_expired", Severity.WARNING,
-                         compute_node_id=node.id, hostname=node.hostname, requeued=pending,
-                         failed=running, return_code=ORPHAN_RETURN_CODE)
+                self._release_locked(tx, node.id, node.workflow_id, node.hostname, now,
+                                     "compute_node_expired")
         for node in expired:
             log.warning("workflow %d: compute node %d missed its lease: jobs given back",
                         node.workflow_id, node.id)
         return len(expired)
+
+    def deregister(self, compute_node_id: int) -> tuple[list[int], list[int]]:
+        """A worker that stops says goodbye: as a lease expiry, at once. Its
+        claimed jobs go back to READY and jobs it still runs fail with -128.
+        Repeating it is a no-op.
+
+        Returns:
+            (requeued job ids, failed job ids).
+
+        Raises:
+            NotFound: Unknown node.
+        """
+        core = self._core
+        with core.write_lock, core.transaction() as tx:
+            lease = store.node_lease(tx.conn, compute_node_id)
+            if lease is None:
+                raise NotFound(f"compute node {compute_node_id} not found",
+                               compute_node_id=compute_node_id)
+            if not lease.is_active:
+                return [], []
+            released = self._release_locked(tx, compute_node_id, lease.workflow_id, lease.hostname,
+                                            time.time(), "compute_node_deregistered")
+        log.info("workflow %d: compute node %d deregistered (%d claims given back, %d running "
+                 "jobs failed)", lease.workflow_id, compute_node_id, len(released[0]),
+                 len(released[1]))
+        return released
+
+    def _release_locked(self, tx: Tx, node_id: int, workflow_id: int, hostname: str, now: float,
+                        event_type: str) -> tuple[list[int], list[int]]:
+        """Deactivate a node: its pending jobs back to READY, its running jobs
+        failed with ORPHAN_RETURN_CODE through the normal completion write."""
+        store.deactivate_node(tx.conn, node_id, now)
+        held = store.node_jobs(tx.conn, node_id)
+        pending = [j.job_id for j in held if j.status == JobStatus.PENDING]
+        running = [j.job_id for j in held if j.status == JobStatus.RUNNING]
+        store.requeue_pending(tx.conn, pending)
+        tx.requeued += [Requeued(workflow_id, j) for j in pending]
+        run_id = self._core.workflow(tx.conn, workflow_id).run_id
+        for job_id in running:
+            self._completer.complete_one(tx, Completion(
+                job_id=job_id, status=JobStatus.FAILED, run_id=run_id,
+                return_code=ORPHAN_RETURN_CODE, error=f"compute node {node_id} went away"))
+        tx.event(workflow_id, event_type, Severity.WARNING, compute_node_id=node_id,
+                 hostname=hostname, requeued=pending, failed=running,
+                 return_code=ORPHAN_RETURN_CODE)
+        return pending, running
 
 
 class LeaseKeeper:

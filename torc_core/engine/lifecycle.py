@@ -67,6 +67,10 @@ class Lifecycle:
         failed_only: only failed, canceled, terminated and pending_failed
         jobs, plus everything downstream of the complete ones (6/7/8),
         whatever its status. Otherwise every job. Disabled jobs stay disabled.
+        A reset job that is in flight, or already reported a result in this
+        run, gets the next attempt: the old claim is fenced (its worker can no
+        longer start or complete it) and a rerun in the same run (InitializeJobs
+        without StartWorkflow) records a result of its own.
 
         Raises:
             NotFound: Unknown workflow.
@@ -79,7 +83,7 @@ class Lifecycle:
         with core.write_lock:
             with core.transaction() as tx:
                 c = tx.conn
-                core.workflow(c, workflow_id)
+                wf = core.workflow(c, workflow_id)
                 busy = store.in_flight_count(c, workflow_id)
                 if busy and not force:
                     raise InvalidTransition(
@@ -90,8 +94,10 @@ class Lifecycle:
                     failed = store.resettable_failed(c, workflow_id)
                     seeds = [f.job_id for f in failed if f.status in COMPLETE_STATUSES]
                     ids = sorted({f.job_id for f in failed} | set(store.downstream(c, seeds)))
+                    store.fence_reset(c, ids, wf.run_id)
                     count = store.reset_jobs(c, ids)
                 else:
+                    store.fence_reset_all(c, workflow_id, wf.run_id)
                     count = store.reset_all_jobs(c, workflow_id)
                 store.clear_cancel(c, workflow_id)
                 tx.event(workflow_id, "user_action", Severity.INFO, action="reset_job_status",

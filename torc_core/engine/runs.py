@@ -43,7 +43,8 @@ class Runs:
         with core.write_lock:
             with core.transaction() as tx:
                 wf = core.workflow(tx.conn, workflow_id)
-                state, rows = self.initialize_locked(tx, workflow_id, only_uninitialized)
+                state, rows = self.initialize_locked(tx, workflow_id, only_uninitialized,
+                                                     keep_live_claims=True)
                 tx.event(workflow_id, "workflow_initialized", Severity.INFO, run_id=wf.run_id,
                          only_uninitialized=only_uninitialized)
                 complete = state.is_complete()
@@ -84,23 +85,27 @@ class Runs:
 
     @staticmethod
     def initialize_locked(
-        tx: Tx, workflow_id: int, only_uninitialized: bool
+        tx: Tx, workflow_id: int, only_uninitialized: bool, keep_live_claims: bool = False
     ) -> tuple[WorkflowState, list[ReadyRow]]:
         """Initialize inside `tx`; returns the new state and the rows of every
-        ready job (to install and announce after the commit)."""
+        ready job (to install and announce after the commit).
+
+        keep_live_claims (InitializeJobs, same run): a pending or running job
+        held by a compute node that still holds its lease keeps its claim, so
+        the same job never runs twice at once; torc would make it ready again.
+        StartWorkflow starts a new run instead, whose run_id fences old claims.
+        """
         t0 = time.perf_counter()
         c = tx.conn
-        store.materialize_implicit_edges(c, workflow_id)
-        graph = Graph(*store.load_graph_arrays(c, workflow_id))
-        cycle = graph.find_cycle()
-        if cycle:
-            names = store.job_names(c, cycle[:_CYCLE_NAMES])
-            path = " -> ".join(repr(names[j]) for j in cycle[:_CYCLE_NAMES])
-            more = " -> ..." if len(cycle) > _CYCLE_NAMES else f" -> {names[cycle[0]]!r}"
-            raise InvalidArgument(
-                f"dependency cycle: {path}{more} (each waits for the next)", job_ids=cycle
-            )
+        graph = acyclic_graph(tx, workflow_id)
         ids, statuses = graph.initialize(only_uninitialized)
+        if keep_live_claims:
+            live = store.live_claims(c, workflow_id)
+            if live:
+                held = {claim.job_id for claim in live}
+                changed = [(j, s) for j, s in zip(ids, statuses) if j not in held]
+                ids, statuses = [j for j, _s in changed], [s for _j, s in changed]
+                graph.set_statuses([x.job_id for x in live], [x.status for x in live])
         store.set_initialized_statuses(c, ids, statuses)
         store.clear_unblocking(c, workflow_id)
         state = WorkflowState(graph)
@@ -112,6 +117,24 @@ class Runs:
             (time.perf_counter() - t0) * 1000,
         )
         return state, rows
+
+
+def acyclic_graph(tx: Tx, workflow_id: int) -> Graph:
+    """The workflow's dependency graph with its implicit edges (files, user
+    data) materialized; InvalidArgument naming jobs on a cycle of any kind.
+    Definitions call it too, so a cycle is refused when it is created."""
+    c = tx.conn
+    store.materialize_implicit_edges(c, workflow_id)
+    graph = Graph(*store.load_graph_arrays(c, workflow_id))
+    cycle = graph.find_cycle()
+    if cycle:
+        names = store.job_names(c, cycle[:_CYCLE_NAMES])
+        path = " -> ".join(repr(names[j]) for j in cycle[:_CYCLE_NAMES])
+        more = " -> ..." if len(cycle) > _CYCLE_NAMES else f" -> {names[cycle[0]]!r}"
+        raise InvalidArgument(
+            f"dependency cycle: {path}{more} (each waits for the next)", job_ids=cycle
+        )
+    return graph
 
 
 def outcome(run_id: int, state: WorkflowState) -> InitializeOutcome:

@@ -133,7 +133,7 @@ def job_from_row(row: tuple) -> Job:
 RESULT_COLUMNS = (
     "id, workflow_id, job_id, run_id, attempt_id, compute_node_id, return_code, "
     "exec_time_seconds, completion_time, status, peak_memory_bytes, avg_memory_bytes, "
-    "peak_cpu_percent, avg_cpu_percent"
+    "peak_cpu_percent, avg_cpu_percent, error"
 )
 
 
@@ -153,4 +153,5 @@ def result_from_row(row: tuple) -> Result:
         avg_memory_bytes=row[11],
         peak_cpu_percent=row[12],
         avg_cpu_percent=row[13],
+        error=row[14],
     )

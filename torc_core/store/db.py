@@ -83,10 +83,16 @@ def _migration_v2(c: apsw.Connection) -> None:
     c.execute("CREATE INDEX idx_compute_node_lease ON compute_node(lease_expires_at) WHERE is_active = 1")
 
 
+def _migration_v3(c: apsw.Connection) -> None:
+    # Why a job did not run (the worker could not start it).
+    c.execute("ALTER TABLE result ADD COLUMN error TEXT NOT NULL DEFAULT ''")
+
+
 #: Migrations keyed by the user_version they produce, applied in order.
 MIGRATIONS: list[tuple[int, Callable[[apsw.Connection], None]]] = [
     (1, _migration_v1),
     (2, _migration_v2),
+    (3, _migration_v3),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -75,6 +75,22 @@ RESET_ALL_JOBS = f"""
 UPDATE job SET status = {UNINITIALIZED}, unblocking_processed = 1, active_compute_node_id = NULL
 WHERE workflow_id = ? AND status NOT IN ({UNINITIALIZED}, {DISABLED})
 """
+# A reset must not let a job's next run collide with what its last run of
+# this attempt already reported (or with the worker still running it): such
+# jobs get the next attempt, so the old claim is fenced and the new result
+# has a (run, attempt) of its own.
+_NEEDS_NEW_ATTEMPT = f"""status NOT IN ({UNINITIALIZED}, {DISABLED}) AND (status IN ({_IN_FLIGHT})
+    OR EXISTS (SELECT 1 FROM result r WHERE r.job_id = job.id AND r.run_id = ?
+               AND r.attempt_id = job.attempt_id))"""
+FENCE_RESET_JOB = f"UPDATE job SET attempt_id = attempt_id + 1 WHERE id = ? AND {_NEEDS_NEW_ATTEMPT}"
+FENCE_RESET_ALL = (
+    f"UPDATE job SET attempt_id = attempt_id + 1 WHERE workflow_id = ? AND {_NEEDS_NEW_ATTEMPT}"
+)
+# Claims InitializeJobs leaves alone: held by a compute node that still holds its lease.
+LIVE_CLAIMS = f"""
+SELECT j.id, j.status FROM job j JOIN compute_node n ON n.id = j.active_compute_node_id
+WHERE j.workflow_id = ? AND j.status IN ({_IN_FLIGHT}) AND n.is_active = 1 ORDER BY j.id
+"""
 RETRY_READY = f"""
 UPDATE job SET status = {READY}, attempt_id = attempt_id + 1, active_compute_node_id = NULL
 WHERE id = ?
@@ -156,6 +172,20 @@ def reset_jobs(conn: apsw.Connection, job_ids: Sequence[int]) -> int:
     before = conn.total_changes()
     conn.executemany(RESET_JOB, ((j,) for j in job_ids))
     return conn.total_changes() - before
+
+
+def fence_reset(conn: apsw.Connection, job_ids: Sequence[int], run_id: int) -> None:
+    """Before a reset: the next attempt for jobs in flight or already reported in this run."""
+    conn.executemany(FENCE_RESET_JOB, ((j, run_id) for j in job_ids))
+
+
+def fence_reset_all(conn: apsw.Connection, workflow_id: int, run_id: int) -> None:
+    conn.execute(FENCE_RESET_ALL, (workflow_id, run_id))
+
+
+def live_claims(conn: apsw.Connection, workflow_id: int) -> list[JobAndStatus]:
+    """Pending and running jobs whose compute node still holds its lease."""
+    return [JobAndStatus._make(r) for r in conn.execute(LIVE_CLAIMS, (workflow_id,))]
 
 
 def reset_all_jobs(conn: apsw.Connection, workflow_id: int) -> int:

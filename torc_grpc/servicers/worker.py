@@ -73,6 +73,11 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
                 )
 
     @translate_errors
+    def DeregisterComputeNode(self, request, context):
+        requeued, failed = self.engine.deregister_compute_node(request.compute_node_id)
+        return pb.DeregisterComputeNodeResponse(requeued_job_ids=requeued, failed_job_ids=failed)
+
+    @translate_errors
     def Heartbeat(self, request, context):
         lease, pending = self.engine.heartbeat(request.compute_node_id)
         return pb.HeartbeatResponse(lease_seconds=lease, pending_job_ids=pending)

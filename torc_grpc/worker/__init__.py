@@ -10,6 +10,6 @@ runs them, reports back.
 """
 
 from .config import StopReason, WorkerConfig, WorkerSummary, detect_gpus, slurm_end_time
-from .loop import Worker
+from .loop import Worker, stop_on_signals
 
-__all__ = ["StopReason", "Worker", "WorkerConfig", "WorkerSummary", "detect_gpus", "slurm_end_time"]
+__all__ = ["StopReason", "Worker", "WorkerConfig", "WorkerSummary", "detect_gpus", "slurm_end_time", "stop_on_signals"]

@@ -68,6 +68,10 @@ class WorkerConfig:
         output_dir: Where each job's stdout/stderr go.
         wait_seconds: Longest wait for news before claiming again.
         reconnect_seconds: How long to keep retrying an unreachable server.
+        term_grace: On SIGTERM/SIGINT (scancel, a walltime end, preemption),
+            how long jobs that support termination get after SIGTERM before
+            SIGKILL; the worker then reports, deregisters and exits, well
+            inside Slurm's default KillWait of 30 s.
     """
 
     target: str
@@ -84,6 +88,7 @@ class WorkerConfig:
     output_dir: str = "torc_output"
     wait_seconds: float = 60.0
     reconnect_seconds: float = 300.0
+    term_grace: float = 10.0
     hostname: str = field(default_factory=socket.gethostname)
     scheduler_config_id: Optional[int] = None
 
@@ -97,6 +102,7 @@ class StopReason(str, enum.Enum):
     TIME_UP = "time up"
     IDLE = "idle"
     STUCK = "stuck: the ready jobs need more than this node offers"
+    SIGNALED = "signaled: jobs terminated, claims given back"
 
     @property
     def ok(self) -> bool:

@@ -13,13 +13,15 @@ response fields, never from message text.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import signal
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import grpc
 
@@ -69,6 +71,11 @@ class Worker:
     def node(self) -> int:
         return self.session.node
 
+    def request_stop(self, reason: StopReason = StopReason.SIGNALED) -> None:
+        """Stop soon: terminate running jobs, report them, give back claims,
+        deregister (safe to call from a signal handler: one queue put)."""
+        self._inbox.put(Stop(reason))
+
     # ------------------------------------------------------------ main loop
     def run(self) -> WorkerSummary:
         Path(self.config.output_dir).mkdir(parents=True, exist_ok=True)
@@ -102,6 +109,9 @@ class Worker:
             self._report(self._drain())
             if self._final is StopReason.LEASE_LOST:
                 raise LeaseLost()
+            if self._final is StopReason.SIGNALED:
+                self._shutdown()
+                return StopReason.SIGNALED
             if self._final is StopReason.CANCELED:
                 return StopReason.CANCELED
             if self._final is StopReason.COMPLETE:
@@ -142,6 +152,17 @@ class Worker:
         if not cfg.end_time:
             return 0.0
         return cfg.end_time - min(cfg.termination_margin, 0.1 * max(0.0, cfg.end_time - self._started))
+
+    def _shutdown(self) -> None:
+        """SIGTERM/SIGINT: stop claiming, terminate running jobs (SIGTERM to
+        those that support it, SIGKILL to the rest and to stragglers after
+        term_grace), report them TERMINATED, deregister; every call bounded."""
+        grace = max(0.0, self.config.term_grace)
+        self.session.stopping(grace + 15.0)
+        running = len(self.processes.running)
+        self._report(self.processes.terminate_all(grace))
+        self.session.deregister()
+        log.info("stopping on a signal: %d running jobs terminated and reported", running)
 
     def _terminate_running(self) -> None:
         """End time: terminate every running job and report it TERMINATED."""
@@ -226,7 +247,9 @@ class Worker:
             r = self.processes.running.pop(item.job_id)
             rc = item.return_code
             finished[item.job_id] = (r.job, rc)
-            if item.job_id in self.processes.terminating:
+            if item.error:
+                status = S.JOB_STATUS_FAILED
+            elif item.job_id in self.processes.terminating:
                 status = S.JOB_STATUS_TERMINATED
             elif rc == 0 and self.processes.missing_outputs(r):
                 status = S.JOB_STATUS_FAILED
@@ -235,7 +258,8 @@ class Worker:
             completions.append(worker_pb2.CompleteJobRequest(
                 job_id=item.job_id, status=status, run_id=self.session.run_id(),
                 result=common_pb2.JobResult(return_code=rc, exec_time_seconds=time.time() - r.started,
-                                            compute_node_id=self.node, attempt_id=r.job.attempt_id)))
+                                            compute_node_id=self.node, attempt_id=r.job.attempt_id,
+                                            error=item.error)))
             if status == S.JOB_STATUS_COMPLETED:
                 self.summary.completed += 1
             else:
@@ -271,4 +295,23 @@ class Worker:
                 log.info("ready stream ended: %s", err.code().name)
         except ValueError:  # channel closed while stopping
             return
+
+
+@contextlib.contextmanager
+def stop_on_signals(worker: Worker) -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGINT (scancel, a walltime end,
+    preemption, Ctrl-C) make `worker` stop cleanly (Worker.request_stop);
+    the previous handlers come back afterwards. Only the main thread can
+    install handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    for signum in previous:
+        signal.signal(signum, lambda _s, _f: worker.request_stop(StopReason.SIGNALED))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 

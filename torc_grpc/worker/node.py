@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from typing import Callable, Collection
+from typing import Callable, Collection, Optional
 
 import grpc
 
@@ -49,10 +49,15 @@ class NodeSession:
         self._stop = stop
         self._backoff = Backoff(initial=0.05, maximum=2.0)
         self._run_id = 0
+        #: While stopping: no call retries past this monotonic time.
+        self._retry_until: Optional[float] = None
 
     def call(self, method: Callable, request, timeout: float = 30.0):
         """A unary call, retried while the server is unreachable (bounded by reconnect_seconds)."""
         deadline = time.monotonic() + self.config.reconnect_seconds
+        if self._retry_until is not None:
+            deadline = min(deadline, self._retry_until)
+            timeout = max(0.1, min(timeout, self._retry_until - time.monotonic()))
         attempt = 0
         while True:
             try:
@@ -76,6 +81,25 @@ class NodeSession:
         resp = self.call(self.worker.RegisterComputeNode, reg)
         self.node = resp.compute_node_id
         return resp.lease_seconds
+
+    def stopping(self, within: float) -> None:
+        """The worker is stopping: calls from now on give up after `within` seconds."""
+        self._retry_until = time.monotonic() + within
+
+    def deregister(self) -> None:
+        """Say goodbye: claims not started go back to READY at once (best effort)."""
+        if not self.node:
+            return
+        try:
+            resp = self.call(self.worker.DeregisterComputeNode,
+                             worker_pb2.DeregisterComputeNodeRequest(compute_node_id=self.node),
+                             timeout=10)
+        except grpc.RpcError as err:
+            log.warning("compute node %d: deregister failed (%s); its lease will expire",
+                        self.node, err.code().name)
+            return
+        log.info("compute node %d deregistered: %d claims given back", self.node,
+                 len(resp.requeued_job_ids))
 
     def heartbeats(self, lease: float, on_lost: Callable[[], None]) -> None:
         """Thread body: heartbeat every lease/3 until stopped; on_lost() when refused."""

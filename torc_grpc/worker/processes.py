@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -24,14 +25,19 @@ log = logging.getLogger("torc_grpc.worker")
 
 #: Longest a recovery script may run.
 RECOVERY_TIMEOUT = 300.0
+#: Return code reported for a job the worker could not start (the shell's
+#: "cannot execute"); the reason is in the result's error and the stderr file.
+CANNOT_START = 126
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
 class Finished:
-    """A job's process ended."""
+    """A job's process ended (or never started: then `error` says why)."""
 
     job_id: int
     return_code: int
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,8 @@ Message = Union[Finished, Stop, News]
 @dataclass
 class RunningJob:
     job: common_pb2.Job
-    proc: subprocess.Popen
+    #: None when the job could not be started.
+    proc: Optional[subprocess.Popen]
     started: float
     stderr_path: str
 
@@ -82,44 +89,86 @@ class Processes:
         return free.clamped()
 
     def spawn(self, job: common_pb2.Job, started: common_pb2.Job, run_id: int, node: int) -> None:
+        """Start the job's shell process. A job that cannot be started (bad
+        environment, NUL byte, missing shell, fork failure, unwritable output
+        dir) ends at once as Finished(CANNOT_START, error): its content never
+        kills the worker."""
         out = Path(self.config.output_dir)
         stem = f"job_{job.id}_{run_id}_{started.attempt_id}"
-        env = {**os.environ, **dict(job.env), "TORC_WORKFLOW_ID": str(self.config.workflow_id),
-               "TORC_JOB_ID": str(job.id), "TORC_JOB_NAME": job.name, "TORC_RUN_ID": str(run_id),
-               "TORC_ATTEMPT_ID": str(started.attempt_id), "TORC_COMPUTE_NODE_ID": str(node),
-               "TORC_OUTPUT_DIR": str(out)}
-        command = f"{job.invocation_script} {job.command}".strip()
-        with open(out / f"{stem}.o", "wb") as stdout, open(out / f"{stem}.e", "wb") as stderr:
-            proc = subprocess.Popen(command, shell=True, stdout=stdout, stderr=stderr, env=env,
-                                    start_new_session=True)
-        self.running[job.id] = RunningJob(started, proc, time.time(), str(out / f"{stem}.e"))
+        stderr_path = str(out / f"{stem}.e")
+        try:
+            env = self._environment(job, started, run_id, node, out)
+            command = f"{job.invocation_script} {job.command}".strip()
+            if "\x00" in command:
+                raise ValueError("the command contains a NUL byte")
+            with open(out / f"{stem}.o", "wb") as stdout, open(stderr_path, "wb") as stderr:
+                proc = subprocess.Popen(command, shell=True, stdout=stdout, stderr=stderr, env=env,
+                                        start_new_session=True)
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            self._not_started(job, started, stderr_path, f"{type(exc).__name__}: {exc}")
+            return
+        self.running[job.id] = RunningJob(started, proc, time.time(), stderr_path)
         threading.Thread(target=self._reap, args=(job.id, proc), daemon=True).start()
+
+    def _environment(self, job: common_pb2.Job, started: common_pb2.Job, run_id: int, node: int,
+                     out: Path) -> dict[str, str]:
+        for key, value in job.env.items():
+            if not _ENV_NAME.match(key):
+                raise ValueError(f"environment variable name {key[:40]!r} is not valid")
+            if "\x00" in value:
+                raise ValueError(f"environment variable {key} contains a NUL byte")
+        return {**os.environ, **dict(job.env), "TORC_WORKFLOW_ID": str(self.config.workflow_id),
+                "TORC_JOB_ID": str(job.id), "TORC_JOB_NAME": job.name, "TORC_RUN_ID": str(run_id),
+                "TORC_ATTEMPT_ID": str(started.attempt_id), "TORC_COMPUTE_NODE_ID": str(node),
+                "TORC_OUTPUT_DIR": str(out)}
+
+    def _not_started(self, job: common_pb2.Job, started: common_pb2.Job, stderr_path: str,
+                     reason: str) -> None:
+        reason = f"torc-grpc worker could not start job {job.id} ({job.name}): {reason}"[:4000]
+        log.warning("%s", reason)
+        try:
+            with open(stderr_path, "a") as err:
+                err.write(reason + "\n")
+        except OSError:  # the output dir itself may be the problem; the result has the reason
+            pass
+        self.running[job.id] = RunningJob(started, None, time.time(), stderr_path)
+        self.inbox.put(Finished(job.id, CANNOT_START, reason))
 
     def _reap(self, job_id: int, proc: subprocess.Popen) -> None:
         self.inbox.put(Finished(job_id, proc.wait()))
 
     @staticmethod
-    def signal(proc: subprocess.Popen, sig: int) -> None:
+    def signal(proc: Optional[subprocess.Popen], sig: int) -> None:
+        if proc is None:
+            return
         try:
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):
             pass
 
     def terminate_all(self, grace: float) -> list[Finished]:
         """SIGTERM the jobs that support it, SIGKILL the others (and whoever
         outlives `grace`); returns their ends, reported TERMINATED."""
         for job_id, r in self.running.items():
+            if r.proc is None:
+                continue  # never started: reported with its error
             self.terminating.add(job_id)
             self.signal(r.proc, signal.SIGTERM if r.job.supports_termination else signal.SIGKILL)
         end = time.monotonic() + grace
         for r in list(self.running.values()):
+            if r.proc is None:
+                continue
             try:
                 r.proc.wait(max(0.0, end - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.signal(r.proc, signal.SIGKILL)
+                self.signal(r.proc, signal.SIGKILL)  # a straggler
         done: list[Finished] = []
-        while len(done) < len(self.running):
-            item = self.inbox.get(timeout=30)
+        deadline = time.monotonic() + 30
+        while len(done) < len(self.running) and time.monotonic() < deadline:
+            try:
+                item = self.inbox.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
             if isinstance(item, Finished):
                 done.append(item)
         return done

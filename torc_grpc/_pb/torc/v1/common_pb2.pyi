@@ -299,7 +299,7 @@ class Job(_message.Message):
     def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., attempt_id: _Optional[int] = ..., resource_requirements: _Optional[_Union[ResourceRequirements, _Mapping]] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., priority: _Optional[int] = ..., label: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., scheduler_id: _Optional[int] = ..., invocation_script: _Optional[str] = ..., failure_handler_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., depends_on_job_ids: _Optional[_Iterable[int]] = ..., input_file_ids: _Optional[_Iterable[int]] = ..., output_file_ids: _Optional[_Iterable[int]] = ..., input_user_data_ids: _Optional[_Iterable[int]] = ..., output_user_data_ids: _Optional[_Iterable[int]] = ..., output_file_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class JobResult(_message.Message):
-    __slots__ = ("return_code", "exec_time_seconds", "compute_node_id", "attempt_id", "completion_time", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent")
+    __slots__ = ("return_code", "exec_time_seconds", "compute_node_id", "attempt_id", "completion_time", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "error")
     RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
     EXEC_TIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -309,6 +309,7 @@ class JobResult(_message.Message):
     AVG_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     PEAK_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     AVG_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     return_code: int
     exec_time_seconds: float
     compute_node_id: int
@@ -318,10 +319,11 @@ class JobResult(_message.Message):
     avg_memory_bytes: int
     peak_cpu_percent: float
     avg_cpu_percent: float
-    def __init__(self, return_code: _Optional[int] = ..., exec_time_seconds: _Optional[float] = ..., compute_node_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., completion_time: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ...) -> None: ...
+    error: str
+    def __init__(self, return_code: _Optional[int] = ..., exec_time_seconds: _Optional[float] = ..., compute_node_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., completion_time: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("id", "workflow_id", "job_id", "run_id", "attempt_id", "compute_node_id", "return_code", "exec_time_seconds", "completion_time", "status", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent")
+    __slots__ = ("id", "workflow_id", "job_id", "run_id", "attempt_id", "compute_node_id", "return_code", "exec_time_seconds", "completion_time", "status", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "error")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -336,6 +338,7 @@ class Result(_message.Message):
     AVG_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     PEAK_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     AVG_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     id: int
     workflow_id: int
     job_id: int
@@ -350,7 +353,8 @@ class Result(_message.Message):
     avg_memory_bytes: int
     peak_cpu_percent: float
     avg_cpu_percent: float
-    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., job_id: _Optional[int] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., return_code: _Optional[int] = ..., exec_time_seconds: _Optional[float] = ..., completion_time: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ...) -> None: ...
+    error: str
+    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., job_id: _Optional[int] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., return_code: _Optional[int] = ..., exec_time_seconds: _Optional[float] = ..., completion_time: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("id", "workflow_id", "timestamp_ms", "event_type", "severity", "data")

@@ -145,6 +145,20 @@ class CompleteJobsResponse(_message.Message):
     results: _containers.RepeatedCompositeFieldContainer[CompleteJobOutcome]
     def __init__(self, results: _Optional[_Iterable[_Union[CompleteJobOutcome, _Mapping]]] = ...) -> None: ...
 
+class DeregisterComputeNodeRequest(_message.Message):
+    __slots__ = ("compute_node_id",)
+    COMPUTE_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    compute_node_id: int
+    def __init__(self, compute_node_id: _Optional[int] = ...) -> None: ...
+
+class DeregisterComputeNodeResponse(_message.Message):
+    __slots__ = ("requeued_job_ids", "failed_job_ids")
+    REQUEUED_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    FAILED_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    requeued_job_ids: _containers.RepeatedScalarFieldContainer[int]
+    failed_job_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, requeued_job_ids: _Optional[_Iterable[int]] = ..., failed_job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class HeartbeatRequest(_message.Message):
     __slots__ = ("compute_node_id",)
     COMPUTE_NODE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -69,6 +69,11 @@ class WorkerServiceStub:
                 request_serializer=torc_dot_v1_dot_worker__pb2.HeartbeatRequest.SerializeToString,
                 response_deserializer=torc_dot_v1_dot_worker__pb2.HeartbeatResponse.FromString,
                 _registered_method=True)
+        self.DeregisterComputeNode = channel.unary_unary(
+                '/torc.v1.WorkerService/DeregisterComputeNode',
+                request_serializer=torc_dot_v1_dot_worker__pb2.DeregisterComputeNodeRequest.SerializeToString,
+                response_deserializer=torc_dot_v1_dot_worker__pb2.DeregisterComputeNodeResponse.FromString,
+                _registered_method=True)
         self.WatchReadyJobs = channel.unary_stream(
                 '/torc.v1.WorkerService/WatchReadyJobs',
                 request_serializer=torc_dot_v1_dot_worker__pb2.WatchReadyJobsRequest.SerializeToString,
@@ -130,10 +135,20 @@ class WorkerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def WatchReadyJobs(self, request, context):
+    def DeregisterComputeNode(self, request, context):
         """Streams ids of jobs that became ready, so that nobody polls. Ends with a
         message that has workflow_complete or workflow_canceled set.
+        A worker that stops (SIGTERM from scancel or a walltime end, idle
+        timeout): its claimed jobs go back to READY at once, jobs it still runs
+        fail with return code -128 as after a missed lease, and the node is
+        refused from then on. Repeating it is a no-op.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchReadyJobs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -175,6 +190,11 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.Heartbeat,
                     request_deserializer=torc_dot_v1_dot_worker__pb2.HeartbeatRequest.FromString,
                     response_serializer=torc_dot_v1_dot_worker__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'DeregisterComputeNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeregisterComputeNode,
+                    request_deserializer=torc_dot_v1_dot_worker__pb2.DeregisterComputeNodeRequest.FromString,
+                    response_serializer=torc_dot_v1_dot_worker__pb2.DeregisterComputeNodeResponse.SerializeToString,
             ),
             'WatchReadyJobs': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchReadyJobs,
@@ -371,6 +391,33 @@ class WorkerService:
             '/torc.v1.WorkerService/Heartbeat',
             torc_dot_v1_dot_worker__pb2.HeartbeatRequest.SerializeToString,
             torc_dot_v1_dot_worker__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeregisterComputeNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.WorkerService/DeregisterComputeNode',
+            torc_dot_v1_dot_worker__pb2.DeregisterComputeNodeRequest.SerializeToString,
+            torc_dot_v1_dot_worker__pb2.DeregisterComputeNodeResponse.FromString,
             options,
             channel_credentials,
             insecure,
