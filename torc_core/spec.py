@@ -20,6 +20,13 @@ Python format fields. Expanded items that get the same name merge their
 lists: a job named without a parameter depends on every expansion of
 `train_{lr}`.
 
+depends_on_regexes, input_file_regexes, output_file_regexes,
+input_user_data_regexes and output_user_data_regexes add every job, file or
+user data item whose (expanded) name the pattern matches; the syntax is RE2's
+(torc's Rust regex: no backreferences or lookaround), matched anywhere in the
+name unless anchored, in linear time (name_patterns.py); a pattern that
+matches nothing is an error.
+
 In commands, ${files.input.NAME} and ${files.output.NAME} become the file's
 path and declare the job's input/output file (hence implicit dependencies);
 ${user_data.input.NAME} / ${user_data.output.NAME} do the same for user
@@ -48,36 +55,14 @@ from .models import (
     UserDataSpec,
     WorkflowSpec,
 )
+from .name_patterns import PatternError, matching
 from .parameters import SpecError, combinations, parameter_values, substitute
+from .spec_keys import ALIASES, JOB_IGNORED, JOB_KEYS, LIST_FIELDS, REGEX_FIELDS, TOP_IGNORED, TOP_KEYS
 from .units import parse_memory, parse_runtime
 
 __all__ = ["LoadedSpec", "SpecError", "load_spec", "parameter_values", "parse_spec"]
 
 _REFERENCE = re.compile(r"\$\{(files|user_data)\.(input|output)\.([^}]+)\}")
-
-TOP_KEYS = {"name", "user", "description", "env", "jobs_sort_method", "jobs", "files", "user_data",
-            "resource_requirements", "failure_handlers", "parameters"}
-TOP_IGNORED = {"slurm_schedulers", "schedulers", "actions", "resource_monitor", "compute_node_expiration_buffer_seconds",
-               "compute_node_wait_for_new_jobs_seconds", "compute_node_ignore_workflow_completion",
-               "compute_node_wait_for_healthy_database_minutes", "use_pending_failed", "project",
-               "metadata", "execution_config", "slurm_defaults", "enable_ro_crate", "use_srun",
-               "scheduling_rules"}
-JOB_KEYS = {"name", "command", "invocation_script", "depends_on", "blocked_by_job_names", "blocked_by",
-            "depends_on_regexes", "blocked_by_job_name_regexes", "resource_requirements", "resource_requirements_name", "input_files",
-            "input_file_names", "output_files", "output_file_names", "input_user_data",
-            "input_user_data_names", "output_user_data", "output_data_names", "output_user_data_names",
-            "cancel_on_blocking_job_failure", "supports_termination", "priority", "label", "env",
-            "failure_handler", "disabled", "parameters", "parameter_mode", "use_parameters"}
-JOB_IGNORED = {"scheduler", "scheduler_name", "schedule_compute_nodes", "resource_monitor", "stdio",
-               "input_file_regexes", "output_file_regexes"}
-ALIASES = {"blocked_by_job_names": "depends_on", "blocked_by": "depends_on",
-           "blocked_by_job_name_regexes": "depends_on_regexes",
-           "resource_requirements_name": "resource_requirements", "input_file_names": "input_files",
-           "output_file_names": "output_files", "input_user_data_names": "input_user_data",
-           "output_data_names": "output_user_data", "output_user_data_names": "output_user_data"}
-LIST_FIELDS = ("depends_on", "depends_on_regexes", "input_files", "output_files", "input_user_data",
-               "output_user_data")
-
 
 @dataclass
 class LoadedSpec:
@@ -272,7 +257,6 @@ class _Parser:
     def _jobs(self, data: dict, paths: dict[str, str], user_data: set[str]) -> list[JobSpec]:
         merged: dict[str, dict] = {}
         origin: dict[str, int] = {}
-        regexes: dict[str, list[str]] = {}
         for index, raw in enumerate(self._list(data, "jobs")):
             where = self._where("jobs", index, raw)
             if not isinstance(raw, dict) or not raw.get("name"):
@@ -285,23 +269,24 @@ class _Parser:
                 if name in merged:
                     if origin[name] != index:
                         raise SpecError(f"{where}: duplicate job name {name!r} (also jobs[{origin[name]}])")
-                    for key in LIST_FIELDS:
-                        merged[name][key] = list(dict.fromkeys(merged[name][key] + one[key]))
+                    _merge_expansion(merged[name], one, combo, where)
                     continue
                 merged[name], origin[name] = one, index
+        candidates = {"depends_on": list(merged), "input_files": list(paths),
+                      "output_files": list(paths), "input_user_data": sorted(user_data),
+                      "output_user_data": sorted(user_data)}
         for name, job in merged.items():
-            regexes[name] = job.pop("depends_on_regexes")
-        names = list(merged)
-        for name, patterns in regexes.items():
-            for pattern in patterns:
+            for key, target in REGEX_FIELDS.items():
+                patterns = job.pop(key)
                 try:
-                    rx = re.compile(pattern)
-                except re.error as exc:
-                    raise SpecError(f"{self.source}: job {name!r}: bad depends_on_regexes entry {pattern!r}: {exc}") from None
-                hits = [other for other in names if other != name and rx.search(other)]
-                if not hits:
-                    raise SpecError(f"{self.source}: job {name!r}: depends_on_regexes {pattern!r} matches no job")
-                merged[name]["depends_on"] = list(dict.fromkeys(merged[name]["depends_on"] + hits))
+                    hits = matching(patterns, candidates[target], exclude=name)
+                except PatternError as exc:
+                    raise SpecError(f"{self.source}: job {name!r}: bad {key} entry: {exc}") from None
+                for pattern, found in zip(patterns, hits):
+                    if not found:
+                        raise SpecError(f"{self.source}: job {name!r}: {key} {pattern!r} matches no "
+                                        f"{'job' if target == 'depends_on' else target.split('_', 1)[1]}")
+                    job[target] = list(dict.fromkeys(job[target] + found))
         return [self._job_spec(job) for job in merged.values()]
 
     def _expand_job(self, job: dict, combo: dict, where: str, paths: dict, user_data: set) -> dict:
@@ -375,6 +360,26 @@ class _Parser:
                                 f"{job.resource_requirements!r}")
             if job.failure_handler and job.failure_handler not in fh_names:
                 raise SpecError(f"{self.source}: job {job.name!r}: unknown failure_handler {job.failure_handler!r}")
+
+
+#: Fields of a job that several parameter values may not silently collapse into one.
+_SINGLE_FIELDS = ("command", "invocation_script", "resource_requirements", "label", "env", "priority",
+                  "failure_handler")
+
+
+def _merge_expansion(job: dict, again: dict, combo: dict, where: str) -> None:
+    """One job item expanded to a name it already had: a fan-in (the same job
+    depending on every expansion of its lists) merges; a job whose name does
+    not use its parameters while its command does is an error, as torc
+    reports duplicate names (it would silently run only the first value)."""
+    differ = [key for key in _SINGLE_FIELDS if job[key] != again[key]]
+    if differ:
+        params = ", ".join(f"{k}={v!r}" for k, v in combo.items())
+        raise SpecError(f"{where}: job name {job['name']!r} is the same for several parameter values "
+                        f"({params}) but its {differ[0]} is not: put the parameters in the name, "
+                        f"e.g. '{job['name']}_{{{next(iter(combo))}}}' (duplicate job name)")
+    for key in LIST_FIELDS:
+        job[key] = list(dict.fromkeys(job[key] + again[key]))
 
 
 def _in_dependency_order(jobs: list[JobSpec], source: str) -> list[JobSpec]:
