@@ -26,8 +26,25 @@ def _serve(args: argparse.Namespace) -> int:
         node_lease=args.node_lease,
         max_message_bytes=args.max_message_mb * 1024 * 1024,
         grace_seconds=args.grace,
+        limits=_limits(args.limit),
     )
     return serve(config)
+
+
+def _limits(pairs: list[str]):
+    from .validation import Limits
+
+    overrides = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            overrides[name.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(f"torc-grpc serve: --limit {pair!r}: expected NAME=NUMBER") from None
+    try:
+        return Limits().with_overrides(overrides)
+    except ValueError as exc:
+        raise SystemExit(f"torc-grpc serve: --limit: {exc}") from None
 
 
 def _worker_config(args: argparse.Namespace, target: str = "", workflow_id: int = 0):
@@ -161,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         "are given back and its running jobs fail with return code -128 (default: 120, 0 = never)",
     )
     serve.add_argument("--max-message-mb", type=int, default=64, help="largest message in MiB (default: 64)")
+    serve.add_argument(
+        "--limit", action="append", default=[], metavar="NAME=N",
+        help="raise (or lower) a request cap, e.g. command_bytes=262144 (repeatable; docs/limits.md)",
+    )
     serve.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls may finish on shutdown")
     serve.set_defaults(func=_serve, default_log="INFO")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -136,3 +137,50 @@ def test_file_errors(tmp_path):
         load_spec(write(tmp_path, "bad.yaml", "name: [unclosed"))
     with pytest.raises(SpecError, match="unknown spec format"):
         load_spec(write(tmp_path, "w.toml", "name = 1"))
+
+
+def test_file_and_user_data_regexes_add_inputs_and_outputs():
+    spec = parse_spec({
+        "name": "fan-in",
+        "files": [{"name": "result_{i}", "path": "r{i}.dat", "parameters": {"i": "1:3"}},
+                  {"name": "other", "path": "o.dat"}],
+        "user_data": [{"name": "metric_{i}", "parameters": {"i": "1:2"}}],
+        "jobs": [
+            {"name": "sim_{i}", "command": "sim {i}", "parameters": {"i": "1:3"},
+             "output_file_regexes": ["^result_{i}$"]},
+            {"name": "measure", "command": "m", "output_user_data_regexes": ["^metric_"]},
+            {"name": "summarize", "command": "s", "input_file_regexes": [r"^result_\d+$"],
+             "input_user_data_regexes": ["metric"]},
+        ]}).spec
+    jobs = jobs_of(spec)
+    assert jobs["sim_2"].output_files == ("result_2",)
+    assert jobs["summarize"].input_files == ("result_1", "result_2", "result_3")
+    assert jobs["summarize"].input_user_data == ("metric_1", "metric_2")
+    assert jobs["measure"].output_user_data == ("metric_1", "metric_2")
+
+
+def test_a_pattern_that_matches_nothing_or_is_not_re2_is_an_error():
+    base = {"name": "w", "files": [{"name": "f", "path": "f"}]}
+    with pytest.raises(SpecError, match="input_file_regexes '\\^g' matches no file"):
+        parse_spec({**base, "jobs": [{"name": "a", "command": "x", "input_file_regexes": ["^g"]}]})
+    with pytest.raises(SpecError, match="not a valid RE2 pattern"):
+        parse_spec({**base, "jobs": [{"name": "a", "command": "x", "depends_on_regexes": ["(a)\\1"]}]})
+
+
+def test_catastrophic_patterns_match_in_linear_time():
+    names = [{"name": "a" * 40 + str(k), "command": "x"} for k in range(50)]
+    t0 = time.perf_counter()
+    with pytest.raises(SpecError, match="matches no job"):
+        parse_spec({"name": "w", "jobs": [*names, {"name": "z", "command": "x",
+                                                   "depends_on_regexes": ["^(a+)+$"]}]})
+    assert time.perf_counter() - t0 < 2  # backtracking would take hours
+
+
+def test_a_parameterized_job_whose_name_ignores_its_parameters_is_an_error():
+    with pytest.raises(SpecError, match="job name 'sim' is the same for several parameter values"):
+        parse_spec({"name": "w", "jobs": [{"name": "sim", "command": "run {i}", "parameters": {"i": "1:5"}}]})
+    # A fan-in that only gathers lists is still one job.
+    spec = parse_spec({"name": "w", "jobs": [
+        {"name": "t_{i}", "command": "t", "parameters": {"i": "1:2"}},
+        {"name": "all", "command": "a", "depends_on": ["t_{i}"], "parameters": {"i": "1:2"}}]}).spec
+    assert jobs_of(spec)["all"].depends_on == ("t_1", "t_2")

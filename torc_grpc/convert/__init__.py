@@ -1,0 +1,75 @@
+"""The only proto <-> model functions; servicers and the client both use them.
+
+    records.py  models <-> messages (specs, jobs, results, events, statuses)
+    answers.py  claim and completion outcomes, the version, and answers kept
+                within the size budget (list pages, claims)
+
+*_from_pb functions validate what protobuf cannot and raise InvalidArgument,
+so bad input never becomes INTERNAL.
+"""
+
+from .answers import (
+    claim_outcome_to_pb,
+    completion_outcomes_to_pb,
+    version_to_pb,
+    sized_page,
+    AnswerBudget,
+)
+from .records import (
+    job_status_from_pb,
+    statuses_from_pb,
+    severity_from_pb,
+    resources_from_pb,
+    resource_requirements_spec_from_pb,
+    failure_handler_spec_from_pb,
+    job_spec_from_pb,
+    workflow_spec_from_pb,
+    job_batch_from_pb,
+    workflow_to_pb,
+    resource_requirements_to_pb,
+    job_to_pb,
+    result_to_pb,
+    event_to_pb,
+    workflow_status_to_pb,
+    initialize_outcome_to_pb,
+    start_outcome_to_pb,
+    claim_request_from_pb,
+    compute_node_spec_from_pb,
+    completion_from_pb,
+    resource_requirements_spec_to_pb,
+    failure_handler_spec_to_pb,
+    job_spec_to_pb,
+    workflow_spec_to_pb,
+)
+
+__all__ = [
+    "AnswerBudget",
+    "claim_outcome_to_pb",
+    "claim_request_from_pb",
+    "completion_from_pb",
+    "completion_outcomes_to_pb",
+    "compute_node_spec_from_pb",
+    "event_to_pb",
+    "failure_handler_spec_from_pb",
+    "failure_handler_spec_to_pb",
+    "initialize_outcome_to_pb",
+    "job_batch_from_pb",
+    "job_spec_from_pb",
+    "job_spec_to_pb",
+    "job_status_from_pb",
+    "job_to_pb",
+    "resource_requirements_spec_from_pb",
+    "resource_requirements_spec_to_pb",
+    "resource_requirements_to_pb",
+    "resources_from_pb",
+    "result_to_pb",
+    "severity_from_pb",
+    "sized_page",
+    "start_outcome_to_pb",
+    "statuses_from_pb",
+    "version_to_pb",
+    "workflow_spec_from_pb",
+    "workflow_spec_to_pb",
+    "workflow_status_to_pb",
+    "workflow_to_pb",
+]
