@@ -9,9 +9,11 @@ from .errors import (
     InvalidArgument,
     InvalidTransition,
     NotFound,
+    PermissionDenied,
     ResourceExhausted,
     StoreBusy,
     TorcError,
+    Unauthenticated,
     Unavailable,
 )
 from .models import JobStatus, Severity
@@ -23,9 +25,11 @@ __all__ = [
     "InvalidTransition",
     "JobStatus",
     "NotFound",
+    "PermissionDenied",
     "ResourceExhausted",
     "Severity",
     "StoreBusy",
     "TorcError",
+    "Unauthenticated",
     "Unavailable",
 ]

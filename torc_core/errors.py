@@ -32,6 +32,14 @@ class InvalidArgument(TorcError):
     """Bad input: a spec item, a dependency cycle, a memory or runtime string."""
 
 
+class PermissionDenied(TorcError):
+    """The caller may see the item but not do this to it (docs/security.md)."""
+
+
+class Unauthenticated(TorcError):
+    """No valid credentials (a missing, unknown, expired or revoked token)."""
+
+
 class InvalidTransition(TorcError):
     """The request does not fit the current state (wrong status, stale run_id)."""
 

@@ -177,6 +177,8 @@ class WorkflowSpec:
     env: dict[str, str] = field(default_factory=dict)
     jobs_sort_method: str = ""
     failure_handlers: tuple[FailureHandlerSpec, ...] = ()
+    #: Access groups linked at creation (torc's access_groups); each must exist.
+    access_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -73,23 +73,27 @@ class Notifier:
         self._lock = threading.Lock()
         self._workflows: dict[int, _Workflow] = {}
         self._count = 0
+        #: Open subscriptions per owner (the user whose credentials opened them).
+        self._by_owner: dict[str, int] = {}
         self._closed = False
         #: Worker streams told about new jobs (for tests and metrics).
         self.worker_wakeups = 0
 
-    def configure(self, max_streams: int, backlog: int) -> None:
-        """Set the limits (for subscriptions made from now on)."""
-        if max_streams < 1 or backlog < 1:
+    def configure(self, max_streams: int, backlog: int, per_owner: int = 0) -> None:
+        """Set the limits (for subscriptions made from now on); per_owner
+        caps one owner's open subscriptions (0 = max_streams)."""
+        if max_streams < 1 or backlog < 1 or per_owner < 0:
             raise ValueError("max_streams and stream backlog must be >= 1")
         self.max_streams = max_streams
         self.backlog = backlog
+        self.per_owner = per_owner or max_streams
 
     # ------------------------------------------------------------ registry
     @property
     def open_streams(self) -> int:
         return self._count
 
-    def _admit_locked(self, workflow_id: int) -> _Workflow:
+    def _admit_locked(self, workflow_id: int, owner: str) -> _Workflow:
         if self._closed:
             raise ResourceExhausted("the server is shutting down")
         if self._count >= self.max_streams:
@@ -97,12 +101,19 @@ class Notifier:
                 f"stream limit reached: {self.max_streams} subscriptions are open "
                 "(server option --max-streams); retry later"
             )
+        if owner and self._by_owner.get(owner, 0) >= self.per_owner:
+            raise ResourceExhausted(
+                f"{owner} holds {self.per_owner} streams, the most one user may hold "
+                "(server option --max-streams-per-user); close some and retry"
+            )
+        if owner:
+            self._by_owner[owner] = self._by_owner.get(owner, 0) + 1
         self._count += 1
         return self._workflows.setdefault(workflow_id, _Workflow())
 
     def subscribe_ready(
         self, workflow_id: int, snapshot: Sequence[int], compute_node_id: int = 0,
-        shape: Optional[Shape] = None, end: Optional[End] = None,
+        shape: Optional[Shape] = None, end: Optional[End] = None, owner: str = "",
     ) -> ReadySubscription:
         """Register a WatchReadyJobs subscriber (caller holds the engine's write lock).
 
@@ -110,9 +121,10 @@ class Notifier:
         out waiting with `shape`. `end` set: the workflow already ended.
         """
         sub = ReadySubscription(self, workflow_id, self.backlog, compute_node_id)
+        sub.owner = owner
         replaced = None
         with self._lock:
-            wf = self._admit_locked(workflow_id)
+            wf = self._admit_locked(workflow_id, owner)
             sub._pending = list(snapshot)
             sub._signal_locked()
             if end is not None:
@@ -131,10 +143,11 @@ class Notifier:
             replaced._abort_hook()
         return sub
 
-    def subscribe_events(self, workflow_id: int, min_severity: int) -> EventSubscription:
+    def subscribe_events(self, workflow_id: int, min_severity: int, owner: str = "") -> EventSubscription:
         sub = EventSubscription(self, workflow_id, self.backlog, min_severity)
+        sub.owner = owner
         with self._lock:
-            self._admit_locked(workflow_id).events.add(sub)
+            self._admit_locked(workflow_id, owner).events.add(sub)
         return sub
 
     def _unregister(self, sub: Subscription) -> None:
@@ -143,6 +156,12 @@ class Notifier:
                 return
             sub._registered = False
             self._count -= 1
+            if sub.owner:
+                left = self._by_owner.get(sub.owner, 1) - 1
+                if left > 0:
+                    self._by_owner[sub.owner] = left
+                else:
+                    self._by_owner.pop(sub.owner, None)
             wf = self._workflows.get(sub.workflow_id)
             if wf is None:
                 return

@@ -114,6 +114,8 @@ class Subscription:
         self._aborted = False
         #: Counted in the notifier's open streams until close().
         self._registered = True
+        #: Whose credentials opened it ("" without authentication): per-user quotas.
+        self.owner = ""
 
     def _size(self, pending: list) -> int:
         return len(pending)

@@ -23,6 +23,8 @@ ERROR_TABLE: dict[type[errors.TorcError], tuple[grpc.StatusCode, bool]] = {
     errors.AlreadyExists: (grpc.StatusCode.ALREADY_EXISTS, False),
     errors.InvalidArgument: (grpc.StatusCode.INVALID_ARGUMENT, False),
     errors.InvalidTransition: (grpc.StatusCode.FAILED_PRECONDITION, False),
+    errors.PermissionDenied: (grpc.StatusCode.PERMISSION_DENIED, False),
+    errors.Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, False),
     errors.Conflict: (grpc.StatusCode.ABORTED, True),
     errors.StoreBusy: (grpc.StatusCode.UNAVAILABLE, True),
     errors.Unavailable: (grpc.StatusCode.UNAVAILABLE, True),

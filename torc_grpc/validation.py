@@ -25,9 +25,9 @@ from google.protobuf.descriptor import Descriptor
 
 from torc_core.errors import InvalidArgument
 
-from ._pb import event_pb2, job_pb2, server_pb2, worker_pb2, workflow_pb2
+from ._pb import access_pb2, event_pb2, job_pb2, server_pb2, worker_pb2, workflow_pb2
 
-_SERVICE_MODULES = (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2)
+_SERVICE_MODULES = (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2, access_pb2)
 
 #: Largest id or count anywhere (SQLite integers are 64-bit; leave room for sums).
 MAX_ID = 2**62
@@ -84,51 +84,56 @@ class Limits:
 
 
 # ---------------------------------------------------------------- checks
-# A check takes (value, path) and raises InvalidArgument naming `path`.
-Check = Callable[[Any, str], None]
+# A check takes a value and raises _Bad; the validator adds the field's path
+# (built only for a refusal: the accepted path costs a comparison or two).
+Check = Callable[[Any], None]
 
 
-def _fail(path: str, what: str) -> None:
-    raise InvalidArgument(f"{path}: {what}", field=path)
+class _Bad(Exception):
+    def __init__(self, what: str, where: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        #: Inside the field: "[3]" of a list, "[KEY]" of a map.
+        self.where = where
 
 
 def _int(lo: int, hi: int) -> Check:
-    def check(v: int, path: str) -> None:
+    def check(v: int) -> None:
         if not lo <= v <= hi:
-            _fail(path, f"must be between {lo} and {hi}, not {v}")
+            raise _Bad(f"must be between {lo} and {hi}, not {v}")
     return check
 
 
 def _seconds(hi: float) -> Check:
-    def check(v: float, path: str) -> None:
-        if not math.isfinite(v):
-            _fail(path, f"must be a finite number of seconds, not {v}")
-        if not 0 <= v <= hi:
-            _fail(path, f"must be between 0 and {hi:g} seconds, not {v}")
+    def check(v: float) -> None:
+        if not 0 <= v <= hi:  # NaN fails every comparison
+            if not math.isfinite(v):
+                raise _Bad(f"must be a finite number of seconds, not {v}")
+            raise _Bad(f"must be between 0 and {hi:g} seconds, not {v}")
     return check
 
 
 def _finite(lo: float, hi: float) -> Check:
-    def check(v: float, path: str) -> None:
-        if not math.isfinite(v) or not lo <= v <= hi:
-            _fail(path, f"must be a finite number between {lo:g} and {hi:g}, not {v}")
+    def check(v: float) -> None:
+        if not lo <= v <= hi:
+            raise _Bad(f"must be a finite number between {lo:g} and {hi:g}, not {v}")
     return check
 
 
 def _text(max_bytes: int) -> Check:
-    def check(v: str, path: str) -> None:
+    def check(v: str) -> None:
         if "\x00" in v:
-            _fail(path, "contains a NUL byte")
+            raise _Bad("contains a NUL byte")
         if len(v) > max_bytes // 4 and len(v.encode("utf-8", "surrogatepass")) > max_bytes:
-            _fail(path, f"is longer than {max_bytes} bytes (limit: docs/limits.md)")
+            raise _Bad(f"is longer than {max_bytes} bytes (limit: docs/limits.md)")
     return check
 
 
 def _json_text(max_bytes: int, max_depth: int) -> Check:
     text_check = _text(max_bytes)
 
-    def check(v: str, path: str) -> None:
-        text_check(v, path)
+    def check(v: str) -> None:
+        text_check(v)
         depth = deepest = 0
         in_string = escaped = False
         for ch in v:  # nesting measured without recursion, before parsing
@@ -146,49 +151,55 @@ def _json_text(max_bytes: int, max_depth: int) -> Check:
                 if depth > deepest:
                     deepest = depth
                     if deepest > max_depth:
-                        _fail(path, f"JSON nests deeper than {max_depth} levels")
+                        raise _Bad(f"JSON nests deeper than {max_depth} levels")
             elif ch in "]}":
                 depth -= 1
         try:
             json.loads(v)
         except (ValueError, RecursionError) as exc:
-            _fail(path, f"is not valid JSON ({exc})")
+            raise _Bad(f"is not valid JSON ({str(exc)[:200]})") from None
     return check
 
 
 def _enum(descriptor) -> Check:
     known = frozenset(descriptor.values_by_number)
 
-    def check(v: int, path: str) -> None:
+    def check(v: int) -> None:
         if v not in known:
-            _fail(path, f"{v} is not a {descriptor.name} value")
+            raise _Bad(f"{v} is not a {descriptor.name} value")
     return check
 
 
 def _env(limits: Limits) -> Check:
     value_check = _text(limits.env_value_bytes)
 
-    def check(v, path: str) -> None:
+    def check(v) -> None:
         if len(v) > limits.env_entries:
-            _fail(path, f"has more than {limits.env_entries} variables")
+            raise _Bad(f"has more than {limits.env_entries} variables")
         for key, value in v.items():
             if len(key) > 256 or not _ENV_NAME.match(key):
-                _fail(path, f"{key[:40]!r} is not a valid environment variable name "
-                            "(letters, digits and _, not starting with a digit)")
-            value_check(value, f"{path}[{key}]")
+                raise _Bad(f"{key[:40]!r} is not a valid environment variable name "
+                           "(letters, digits and _, not starting with a digit)")
+            try:
+                value_check(value)
+            except _Bad as bad:
+                raise _Bad(bad.what, f"[{key[:40]}]") from None
     return check
 
 
 def _each(inner: Check, max_count: int) -> Check:
-    def check(v, path: str) -> None:
+    def check(v) -> None:
         if len(v) > max_count:
-            _fail(path, f"has more than {max_count} entries")
+            raise _Bad(f"has more than {max_count} entries")
         for k, item in enumerate(v):
-            inner(item, f"{path}[{k}]")
+            try:
+                inner(item)
+            except _Bad as bad:
+                raise _Bad(bad.what, f"[{k}]") from None
     return check
 
 
-def _none(v, path: str) -> None:
+def _none(v) -> None:
     """Any value of the type is fine (booleans)."""
 
 
@@ -204,7 +215,7 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         # ids and cursors
         "workflow_id": ident, "job_id": ident, "compute_node_id": ident, "run_id": ident,
         "attempt_id": ident, "after_id": ident, "after": ident, "replay_after": ident,
-        "scheduler_id": ident, "scheduler_config_id": ident,
+        "scheduler_id": ident, "scheduler_config_id": ident, "token_id": ident,
         # counts and sizes
         "limit": _int(0, 10_000_000), "pid": _int(0, 2**31 - 1),
         "num_cpus": count, "num_gpus": count, "num_nodes": count, "memory_bytes": count,
@@ -216,10 +227,11 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         "time_limit_seconds": _seconds(limits.max_seconds),
         "exec_time_seconds": _seconds(limits.max_seconds),
         "wait_seconds": _seconds(limits.max_wait_seconds),
+        "ttl_seconds": _seconds(limits.max_seconds),
         "peak_cpu_percent": _finite(0, 1e7), "avg_cpu_percent": _finite(0, 1e7),
         # strings
         "name": name, "user": name, "label": name, "hostname": name,
-        "resource_requirements": name, "failure_handler": name,
+        "resource_requirements": name, "failure_handler": name, "group": name,
         "description": _text(limits.description_bytes),
         "command": _text(limits.command_bytes),
         "invocation_script": _text(limits.invocation_script_bytes),
@@ -231,7 +243,7 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         "data": _json_text(limits.user_data_bytes, limits.json_depth),
         "env": _env(limits),
         "depends_on": names, "input_files": names, "output_files": names,
-        "input_user_data": names, "output_user_data": names,
+        "input_user_data": names, "output_user_data": names, "access_groups": names,
         # flags
         "is_ephemeral": _none, "cancel_on_blocking_job_failure": _none,
         "supports_termination": _none, "disabled": _none, "match_all_exit_codes": _none,
@@ -293,19 +305,32 @@ class Validator:
 
     def check(self, message, path: str = "") -> None:
         """Raise InvalidArgument naming the first field that breaks its rule."""
+        try:
+            self._check(message)
+        except _Bad as bad:
+            where = f"{path}{bad.where}" if path else bad.where.lstrip(".")
+            raise InvalidArgument(f"{where}: {bad.what}", field=where) from None
+
+    def _check(self, message) -> None:
+        # The field's path is built only on the way out of a refusal.
         table = self._compiled[message.DESCRIPTOR.full_name]
         for fd, value in message.ListFields():
             check, sub, cap = table[fd.name]
-            where = f"{path}.{fd.name}" if path else fd.name
-            if sub is None:
-                check(value, where)
-            elif fd.is_repeated:
-                if len(value) > cap:
-                    _fail(where, f"has more than {cap} entries")
-                for k, item in enumerate(value):
-                    self.check(item, f"{where}[{k}]")
-            else:
-                self.check(value, where)
+            try:
+                if sub is None:
+                    check(value)
+                elif fd.is_repeated:
+                    if len(value) > cap:
+                        raise _Bad(f"has more than {cap} entries")
+                    for k, item in enumerate(value):
+                        try:
+                            self._check(item)
+                        except _Bad as bad:
+                            raise _Bad(bad.what, f"[{k}]{bad.where}") from None
+                else:
+                    self._check(value)
+            except _Bad as bad:
+                raise _Bad(bad.what, f".{fd.name}{bad.where}") from None
 
     def each(self, messages: Iterable) -> Iterator:
         """Check every message of a client stream as it arrives."""

@@ -9,6 +9,7 @@ on one core.
     completion.py   CompleteJob(s) group commit; the one write of a completion
     retries.py      failure-handler rules and retry limits
     lifecycle.py    cancel, reset, retry
+    access.py       access groups, worker tokens, the authorizer's lookups
     leases.py       heartbeats, lease expiry
     unblocking.py   the unblocker's batch step, crash recovery
     streams.py      WatchReadyJobs / WatchEvents subscriptions
@@ -44,6 +45,7 @@ from ..models import (
     WorkflowStatus,
 )
 from ..notifier import EventSubscription, Notifier, ReadySubscription
+from .access import Access
 from .claims import AnswerFits, Claims
 from .completion import Completer, CompletionOutcome
 from .core import EngineCore
@@ -98,6 +100,7 @@ class Engine:
         self._leases = Leases(core, self._completer)
         self._unblocking = Unblocking(core)
         self._streams = Streams(core)
+        self._access = Access(core)
         core.unblocker.start(self._unblocking.process)
         if recover:
             self._unblocking.recover_pending()
@@ -173,8 +176,9 @@ class Engine:
         return self._reads.get_workflow(workflow_id)
 
     @_busy
-    def list_workflows(self, user: str = "", after_id: int = 0, limit: int = 0) -> Page:
-        return self._reads.list_workflows(user, after_id, limit)
+    def list_workflows(self, user: str = "", after_id: int = 0, limit: int = 0,
+                       visible_to: Optional[str] = None) -> Page:
+        return self._reads.list_workflows(user, after_id, limit, visible_to)
 
     @_busy
     def get_workflow_status(self, workflow_id: int) -> WorkflowStatus:
@@ -254,12 +258,19 @@ class Engine:
     def recover_pending_unblocking(self) -> int:
         return self._unblocking.recover_pending()
 
+    # ------------------------------------------------------------ access
+    @property
+    def access(self) -> Access:
+        """Groups, worker tokens and the lookups of the transport's authorizer."""
+        return self._access
+
     # ------------------------------------------------------------ streams
     @_busy
-    def watch_ready(self, workflow_id: int, compute_node_id: int = 0) -> ReadySubscription:
-        return self._streams.watch_ready(workflow_id, compute_node_id)
+    def watch_ready(self, workflow_id: int, compute_node_id: int = 0, owner: str = "") -> ReadySubscription:
+        return self._streams.watch_ready(workflow_id, compute_node_id, owner)
 
     @_busy
     def watch_events(self, workflow_id: int, min_severity: int = Severity.INFO,
-                     replay_after: Optional[int] = None) -> tuple[EventSubscription, Iterator[Event]]:
-        return self._streams.watch_events(workflow_id, min_severity, replay_after)
+                     replay_after: Optional[int] = None, owner: str = ""
+                     ) -> tuple[EventSubscription, Iterator[Event]]:
+        return self._streams.watch_events(workflow_id, min_severity, replay_after, owner)

@@ -67,6 +67,12 @@ class Definitions:
                 failure_handlers=spec.failure_handlers,
             )
             ids = write_jobs(tx.conn, wf_id, spec.jobs, names, written)
+            for group_name in spec.access_groups:
+                group = store.group_by_name(tx.conn, group_name)
+                if group is None:
+                    raise InvalidArgument(f"access_groups names unknown group {group_name!r}",
+                                          name=group_name)
+                store.link_workflow(tx.conn, wf_id, group.id)
             acyclic_graph(tx, wf_id)  # a cycle of any kind is refused now, not at start
             tx.event(wf_id, "workflow_created", Severity.INFO, name=spec.name, user=spec.user,
                      num_jobs=len(ids))

@@ -7,7 +7,7 @@ of a workflow whose in-memory state was not built yet.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 from .. import kernels, store
 from ..errors import NotFound
@@ -24,9 +24,12 @@ class Reads:
     def get_workflow(self, workflow_id: int) -> Workflow:
         return self._core.workflow(self._core.reader(), workflow_id)
 
-    def list_workflows(self, user: str = "", after_id: int = 0, limit: int = 0) -> Page:
+    def list_workflows(self, user: str = "", after_id: int = 0, limit: int = 0,
+                       visible_to: Optional[str] = None) -> Page:
+        """Workflows by id; `visible_to` keeps those that user owns or shares a group of."""
         limit = page_limit(limit, 100)
-        return Page.of(store.list_workflows(self._core.reader(), user, after_id, limit), limit)
+        rows = store.list_workflows(self._core.reader(), user, after_id, limit, visible_to)
+        return Page.of(rows, limit)
 
     def get_workflow_status(self, workflow_id: int) -> WorkflowStatus:
         """Run id, flags, job counts by status (from the in-memory graph) and

@@ -22,7 +22,7 @@ class Streams:
     def __init__(self, core: EngineCore) -> None:
         self._core = core
 
-    def watch_ready(self, workflow_id: int, compute_node_id: int = 0) -> ReadySubscription:
+    def watch_ready(self, workflow_id: int, compute_node_id: int = 0, owner: str = "") -> ReadySubscription:
         """Subscribe to a workflow's newly ready jobs.
 
         An observer's first message carries the jobs ready now; a worker's
@@ -33,7 +33,7 @@ class Streams:
             NotFound: Unknown workflow or compute node.
             InvalidArgument: The node belongs to another workflow.
             InvalidTransition: The node's lease expired.
-            ResourceExhausted: The stream limit is reached.
+            ResourceExhausted: The stream limit (or `owner`'s share of it) is reached.
         """
         core = self._core
         with core.write_lock:
@@ -47,10 +47,12 @@ class Streams:
             state = core.state_locked(workflow_id)
             end = End.CANCELED if wf.is_canceled else End.COMPLETE if state.is_complete() else None
             snapshot = [] if compute_node_id or end else store.ready_job_ids(core.writer, workflow_id)
-            return core.notifier.subscribe_ready(workflow_id, snapshot, compute_node_id, shape, end)
+            return core.notifier.subscribe_ready(workflow_id, snapshot, compute_node_id, shape, end,
+                                                 owner=owner)
 
     def watch_events(
-        self, workflow_id: int, min_severity: int = Severity.INFO, replay_after: Optional[int] = None
+        self, workflow_id: int, min_severity: int = Severity.INFO, replay_after: Optional[int] = None,
+        owner: str = "",
     ) -> tuple[EventSubscription, Iterator[Event]]:
         """Follow a workflow's events: stored ones with id > replay_after first
         (when given), then live ones as they commit, each exactly once, in id
@@ -67,7 +69,7 @@ class Streams:
         min_severity = min_severity or Severity.INFO
         with core.write_lock:  # no commit can fall between the replay and the live part
             core.workflow(core.writer, workflow_id)
-            sub = core.notifier.subscribe_events(workflow_id, int(min_severity))
+            sub = core.notifier.subscribe_events(workflow_id, int(min_severity), owner=owner)
         if replay_after is None:
             return sub, sub.events()
         sub.replayed_through = replay_after

@@ -11,6 +11,28 @@ _rows.placeholders() for IN lists, and statuses in SQL come from JobStatus
 
 from __future__ import annotations
 
+from .access import (
+    GroupRow,
+    WorkerTokenRow,
+    add_member,
+    delete_group,
+    group_by_name,
+    insert_group,
+    insert_worker_token,
+    job_workflow,
+    link_workflow,
+    list_groups,
+    node_workflow,
+    remove_member,
+    revoke_worker_token,
+    unlink_workflow,
+    worker_token_by_digest,
+    worker_token_by_id,
+    worker_tokens_of,
+    workflow_group_names,
+    workflow_members,
+    workflow_owner,
+)
 from .compute_nodes import (
     compute_node_owner,
     compute_node_resources,
@@ -95,6 +117,11 @@ from .workflows import (
 )
 
 __all__ = [
+    "GroupRow", "WorkerTokenRow", "add_member", "delete_group", "group_by_name", "insert_group",
+    "insert_worker_token", "job_workflow", "link_workflow", "list_groups", "node_workflow",
+    "remove_member", "revoke_worker_token", "unlink_workflow", "worker_token_by_digest",
+    "worker_token_by_id", "worker_tokens_of", "workflow_group_names", "workflow_members",
+    "workflow_owner",
     "SCHEMA_VERSION", "Connection", "ExpiredNode", "JobAndStatus", "JobState", "NodeLease",
     "NodeOwner", "ReadyRow", "busy_as_store_busy", "cancel_in_flight", "claim_jobs",
     "class_rows", "clear_cancel", "clear_unblocking", "close_connection", "complete_job",

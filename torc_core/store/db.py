@@ -88,11 +88,46 @@ def _migration_v3(c: apsw.Connection) -> None:
     c.execute("ALTER TABLE result ADD COLUMN error TEXT NOT NULL DEFAULT ''")
 
 
+def _migration_v4(c: apsw.Connection) -> None:
+    # Access groups (torc's), their members and workflows; workflow-scoped worker tokens.
+    c.execute("""
+CREATE TABLE access_group (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE access_group_member (
+    group_id INTEGER NOT NULL REFERENCES access_group(id) ON DELETE CASCADE,
+    user TEXT NOT NULL,
+    PRIMARY KEY (group_id, user)
+);
+CREATE INDEX idx_access_group_member_user ON access_group_member(user);
+CREATE TABLE workflow_access_group (
+    workflow_id INTEGER NOT NULL REFERENCES workflow(id) ON DELETE CASCADE,
+    group_id INTEGER NOT NULL REFERENCES access_group(id) ON DELETE CASCADE,
+    PRIMARY KEY (workflow_id, group_id)
+);
+CREATE INDEX idx_workflow_access_group_group ON workflow_access_group(group_id);
+CREATE TABLE worker_token (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    workflow_id INTEGER NOT NULL REFERENCES workflow(id) ON DELETE CASCADE,
+    digest TEXT NOT NULL UNIQUE,          -- sha256 of the token; the token itself is never stored
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at REAL NOT NULL,             -- unix seconds
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX idx_worker_token_workflow ON worker_token(workflow_id);
+""")
+
+
 #: Migrations keyed by the user_version they produce, applied in order.
 MIGRATIONS: list[tuple[int, Callable[[apsw.Connection], None]]] = [
     (1, _migration_v1),
     (2, _migration_v2),
     (3, _migration_v3),
+    (4, _migration_v4),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

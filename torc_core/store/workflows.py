@@ -19,6 +19,17 @@ LIST_WORKFLOWS = f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE id > ? ORDER BY
 LIST_WORKFLOWS_BY_USER = (
     f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE user = ? AND id > ? ORDER BY id LIMIT ?"
 )
+# What a user may see: workflows they own, or linked to a group they are in.
+_VISIBLE = """(user = ?2 OR EXISTS (SELECT 1 FROM workflow_access_group a
+    JOIN access_group_member m ON m.group_id = a.group_id
+    WHERE a.workflow_id = workflow.id AND m.user = ?2))"""
+LIST_WORKFLOWS_VISIBLE = (
+    f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE id > ?1 AND {_VISIBLE} ORDER BY id LIMIT ?3"
+)
+LIST_WORKFLOWS_BY_USER_VISIBLE = (
+    f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE id > ?1 AND user = ?4 AND {_VISIBLE} "
+    "ORDER BY id LIMIT ?3"
+)
 DELETE_WORKFLOW = "DELETE FROM workflow WHERE id = ?"
 START_RUN = "UPDATE workflow SET run_id = run_id + 1, is_canceled = 0 WHERE id = ?"
 RUN_ID = "SELECT run_id FROM workflow WHERE id = ?"
@@ -47,7 +58,16 @@ def get_workflow(conn: apsw.Connection, workflow_id: int) -> Optional[Workflow]:
     return workflow_from_row(row) if row else None
 
 
-def list_workflows(conn: apsw.Connection, user: str, after_id: int, limit: int) -> list[Workflow]:
+def list_workflows(conn: apsw.Connection, user: str, after_id: int, limit: int,
+                   visible_to: Optional[str] = None) -> list[Workflow]:
+    """Workflows by id; `user` filters by owner; `visible_to` keeps only
+    those that user may see (None: every workflow)."""
+    if visible_to is not None:
+        if user:
+            rows = conn.execute(LIST_WORKFLOWS_BY_USER_VISIBLE, (after_id, visible_to, limit, user))
+        else:
+            rows = conn.execute(LIST_WORKFLOWS_VISIBLE, (after_id, visible_to, limit))
+        return [workflow_from_row(r) for r in rows]
     if user:
         rows = conn.execute(LIST_WORKFLOWS_BY_USER, (user, after_id, limit))
     else:

@@ -1,6 +1,8 @@
 """Generated protobuf and gRPC code (protos/generate.py); never edited by hand."""
 
 from .torc.v1 import (  # noqa: F401
+    access_pb2,
+    access_pb2_grpc,
     common_pb2,
     event_pb2,
     event_pb2_grpc,

@@ -184,7 +184,7 @@ class JobSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., command: _Optional[str] = ..., depends_on: _Optional[_Iterable[str]] = ..., resource_requirements: _Optional[str] = ..., input_files: _Optional[_Iterable[str]] = ..., output_files: _Optional[_Iterable[str]] = ..., input_user_data: _Optional[_Iterable[str]] = ..., output_user_data: _Optional[_Iterable[str]] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., priority: _Optional[int] = ..., label: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., scheduler_id: _Optional[int] = ..., failure_handler: _Optional[str] = ..., invocation_script: _Optional[str] = ..., disabled: _Optional[bool] = ...) -> None: ...
 
 class WorkflowSpec(_message.Message):
-    __slots__ = ("name", "user", "description", "resource_requirements", "files", "user_data", "jobs", "env", "jobs_sort_method", "failure_handlers")
+    __slots__ = ("name", "user", "description", "resource_requirements", "files", "user_data", "jobs", "env", "jobs_sort_method", "failure_handlers", "access_groups")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -202,6 +202,7 @@ class WorkflowSpec(_message.Message):
     ENV_FIELD_NUMBER: _ClassVar[int]
     JOBS_SORT_METHOD_FIELD_NUMBER: _ClassVar[int]
     FAILURE_HANDLERS_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_GROUPS_FIELD_NUMBER: _ClassVar[int]
     name: str
     user: str
     description: str
@@ -212,7 +213,8 @@ class WorkflowSpec(_message.Message):
     env: _containers.ScalarMap[str, str]
     jobs_sort_method: str
     failure_handlers: _containers.RepeatedCompositeFieldContainer[FailureHandlerSpec]
-    def __init__(self, name: _Optional[str] = ..., user: _Optional[str] = ..., description: _Optional[str] = ..., resource_requirements: _Optional[_Iterable[_Union[ResourceRequirementsSpec, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileSpec, _Mapping]]] = ..., user_data: _Optional[_Iterable[_Union[UserDataSpec, _Mapping]]] = ..., jobs: _Optional[_Iterable[_Union[JobSpec, _Mapping]]] = ..., env: _Optional[_Mapping[str, str]] = ..., jobs_sort_method: _Optional[str] = ..., failure_handlers: _Optional[_Iterable[_Union[FailureHandlerSpec, _Mapping]]] = ...) -> None: ...
+    access_groups: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., user: _Optional[str] = ..., description: _Optional[str] = ..., resource_requirements: _Optional[_Iterable[_Union[ResourceRequirementsSpec, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileSpec, _Mapping]]] = ..., user_data: _Optional[_Iterable[_Union[UserDataSpec, _Mapping]]] = ..., jobs: _Optional[_Iterable[_Union[JobSpec, _Mapping]]] = ..., env: _Optional[_Mapping[str, str]] = ..., jobs_sort_method: _Optional[str] = ..., failure_handlers: _Optional[_Iterable[_Union[FailureHandlerSpec, _Mapping]]] = ..., access_groups: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Workflow(_message.Message):
     __slots__ = ("id", "name", "user", "description", "created_at", "jobs_sort_method", "env", "run_id", "is_canceled")
