@@ -153,6 +153,7 @@ class _Parser:
             resource_requirements=tuple(resources), files=tuple(files), user_data=tuple(user_data),
             jobs=tuple(_in_dependency_order(jobs, self.source)), env=self._env(data.get("env"), self.source),
             jobs_sort_method=str(data.get("jobs_sort_method") or ""), failure_handlers=tuple(handlers),
+            access_groups=tuple(_names(data.get("access_groups"), self.source, "access_groups")),
         )
         return LoadedSpec(spec, self.ignored)
 

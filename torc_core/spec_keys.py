@@ -4,7 +4,7 @@ and the ones accepted but not run by this server (reported as ignored)."""
 from __future__ import annotations
 
 TOP_KEYS = {"name", "user", "description", "env", "jobs_sort_method", "jobs", "files", "user_data",
-            "resource_requirements", "failure_handlers", "parameters"}
+            "resource_requirements", "failure_handlers", "parameters", "access_groups"}
 TOP_IGNORED = {"slurm_schedulers", "schedulers", "actions", "resource_monitor", "compute_node_expiration_buffer_seconds",
                "compute_node_wait_for_new_jobs_seconds", "compute_node_ignore_workflow_completion",
                "compute_node_wait_for_healthy_database_minutes", "use_pending_failed", "project",

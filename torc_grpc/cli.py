@@ -12,6 +12,9 @@ import grpc
 
 from torc_core.errors import TorcError
 
+from .cli_security import add_parsers as add_security_parsers
+from .cli_security import client_args, client_auth
+
 
 def _serve(args: argparse.Namespace) -> int:
     from .server import ServerConfig, serve
@@ -27,6 +30,12 @@ def _serve(args: argparse.Namespace) -> int:
         max_message_bytes=args.max_message_mb * 1024 * 1024,
         grace_seconds=args.grace,
         limits=_limits(args.limit),
+        auth_file=args.auth_file,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
+        insecure=args.insecure,
+        max_streams_per_user=args.max_streams_per_user,
     )
     return serve(config)
 
@@ -71,7 +80,9 @@ def _worker_config(args: argparse.Namespace, target: str = "", workflow_id: int 
 def _worker(args: argparse.Namespace) -> int:
     from .worker import Worker, stop_on_signals
 
-    worker = Worker(_worker_config(args, args.server, args.workflow))
+    config = _worker_config(args, args.server, args.workflow)
+    config.auth = client_auth(args)
+    worker = Worker(config)
     with stop_on_signals(worker):
         summary = worker.run()
     print(f"compute node {summary.compute_node_id}: {summary.jobs_run} jobs run, {summary.completed} "
@@ -91,7 +102,7 @@ def _submit(args: argparse.Namespace) -> int:
     loaded = commands.read_spec(args.spec)
     if args.start:
         commands.check_inputs(loaded.spec, args.force)
-    stubs = commands.connect(args.server)
+    stubs = commands.connect(args.server, client_auth(args))
     submitted = commands.submit(stubs, loaded.spec)
     if args.start:
         try:
@@ -108,7 +119,7 @@ def _client(args: argparse.Namespace) -> int:
     from . import commands
     from ._pb import workflow_pb2 as wpb
 
-    stubs = commands.connect(args.server)
+    stubs = commands.connect(args.server, client_auth(args))
     wf = args.workflow
     if args.command in ("start", "restart"):
         resp = commands.start(stubs, wf, rerun_all=getattr(args, "rerun_all", False))
@@ -182,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", action="append", default=[], metavar="NAME=N",
         help="raise (or lower) a request cap, e.g. command_bytes=262144 (repeatable; docs/limits.md)",
     )
+    serve.add_argument("--auth-file", default="", help="users and token digests (torc-grpc users): "
+                       "every call then needs a token (docs/security.md)")
+    serve.add_argument("--tls-cert", default="", help="PEM certificate: serve TLS")
+    serve.add_argument("--tls-key", default="", help="PEM key of --tls-cert")
+    serve.add_argument("--tls-client-ca", default="", help="require client certificates signed by this CA (mTLS)")
+    serve.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without "
+                       "--auth-file and TLS: on a trusted network only")
+    serve.add_argument("--max-streams-per-user", type=int, default=0,
+                       help="streams one user may hold (default: half of --max-streams)")
     serve.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls may finish on shutdown")
     serve.set_defaults(func=_serve, default_log="INFO")
 
@@ -243,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset = client("reset", "return jobs to uninitialized so that `restart` runs them again")
     reset.add_argument("--failed-only", action="store_true", help="only failed/canceled jobs and what depends on them")
     reset.add_argument("--force", action="store_true", help="even while jobs are running")
+    add_security_parsers(sub, _server_arg)
     return parser
 
 
@@ -255,6 +276,7 @@ def common_status_names() -> list[str]:
 def _server_arg(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--server", default=os.environ.get("TORC_SERVER", "127.0.0.1:50051"),
                      help="server address HOST:PORT (default: $TORC_SERVER or 127.0.0.1:50051)")
+    client_args(cmd)
 
 
 def _worker_args(cmd: argparse.ArgumentParser) -> None:

@@ -26,7 +26,9 @@ from typing import Callable, Iterator, Optional
 
 import grpc
 
+from .auth.credentials import ClientAuth, open_channel
 from ._pb import (
+    access_pb2_grpc,
     common_pb2,
     event_pb2,
     event_pb2_grpc,
@@ -50,10 +52,14 @@ class Stubs:
     worker: worker_pb2_grpc.WorkerServiceStub
     event: event_pb2_grpc.EventServiceStub
     server: server_pb2_grpc.ServerServiceStub
+    access: access_pb2_grpc.AccessServiceStub
 
     @classmethod
-    def connect(cls, target: str, options: Optional[list] = None) -> "Stubs":
-        channel = grpc.insecure_channel(target, options=options or [])
+    def connect(cls, target: str, options: Optional[list] = None,
+                auth: Optional["ClientAuth"] = None) -> "Stubs":
+        """Stubs on one channel; TLS and the token come from `auth`, else from
+        TORC_TOKEN / TORC_TLS_CA / TORC_TLS_CERT / TORC_TLS_KEY."""
+        channel = open_channel(target, auth, options)
         return cls(
             channel,
             workflow_pb2_grpc.WorkflowServiceStub(channel),
@@ -61,6 +67,7 @@ class Stubs:
             worker_pb2_grpc.WorkerServiceStub(channel),
             event_pb2_grpc.EventServiceStub(channel),
             server_pb2_grpc.ServerServiceStub(channel),
+            access_pb2_grpc.AccessServiceStub(channel),
         )
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import Iterator, Optional, TextIO
 
 import grpc
 
@@ -23,6 +23,7 @@ from ._pb import common_pb2 as c
 from ._pb import event_pb2 as epb
 from ._pb import job_pb2 as jpb
 from ._pb import workflow_pb2 as wpb
+from .auth import ClientAuth
 from .client import Stubs, watch_events
 
 #: Jobs per AddJobs message when a spec is too large for one CreateWorkflow.
@@ -36,9 +37,11 @@ class Submitted:
     num_jobs: int
 
 
-def connect(target: str) -> Stubs:
+def connect(target: str, auth: Optional[ClientAuth] = None) -> Stubs:
+    """Stubs for the CLI (64 MiB messages); credentials from `auth` or the environment."""
     return Stubs.connect(target, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                                          ("grpc.max_send_message_length", 64 * 1024 * 1024)])
+                                          ("grpc.max_send_message_length", 64 * 1024 * 1024)],
+                         auth=auth)
 
 
 def read_spec(path: str, out: TextIO = sys.stderr) -> LoadedSpec:

@@ -8,6 +8,7 @@ the grace period), then the database is closed cleanly.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import sys
@@ -22,10 +23,9 @@ from grpc_reflection.v1alpha import reflection
 from torc_core.engine import Engine
 
 from . import profiling
-from .boundary import DEFAULT_ANSWER_BYTES, Boundary
-from .pool import ElasticThreadPool
-from .validation import Limits, Validator
 from ._pb import (
+    access_pb2,
+    access_pb2_grpc,
     event_pb2,
     event_pb2_grpc,
     job_pb2,
@@ -37,13 +37,18 @@ from ._pb import (
     workflow_pb2,
     workflow_pb2_grpc,
 )
+from .auth import AuthInterceptor, Authorizer
+from .boundary import DEFAULT_ANSWER_BYTES, Boundary
+from .pool import ElasticThreadPool
 from .servicers import (
+    AccessServiceServicer,
     EventServiceServicer,
     JobServiceServicer,
     ServerServiceServicer,
     WorkerServiceServicer,
     WorkflowServiceServicer,
 )
+from .validation import Limits, Validator
 
 log = logging.getLogger("torc_grpc.server")
 
@@ -56,6 +61,7 @@ TORC_SERVICES = tuple(
         (worker_pb2, "WorkerService"),
         (event_pb2, "EventService"),
         (server_pb2, "ServerService"),
+        (access_pb2, "AccessService"),
     )
 )
 
@@ -82,6 +88,12 @@ class ServerConfig:
             with gRPC's default 4 MiB receive limit, can read every answer.
         grace_seconds: How long in-flight calls may run on shutdown.
         limits: Caps of request fields (torc_grpc.validation, docs/limits.md).
+        auth_file: Users and token digests (torc_grpc.auth.users); with it,
+            every call needs credentials and is authorized (docs/security.md).
+        tls_cert, tls_key: PEM files: serve TLS. tls_client_ca: require client
+            certificates signed by this CA (mTLS).
+        max_streams_per_user: Streams one user may hold (0 = half of max_streams).
+        insecure: Allow a non-loopback address without auth and TLS (trusted networks only).
     """
 
     db: str = "torc.db"
@@ -96,6 +108,12 @@ class ServerConfig:
     answer_bytes: int = DEFAULT_ANSWER_BYTES
     grace_seconds: float = 30.0
     limits: Limits = field(default_factory=Limits)
+    auth_file: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
+    max_streams_per_user: int = 0
+    insecure: bool = False
 
 
 @dataclass
@@ -106,6 +124,8 @@ class RunningServer:
     engine: Engine
 
     pool: ElasticThreadPool
+    #: Set when the server authenticates (reload() on SIGHUP).
+    authorizer: Optional[Authorizer] = None
 
     def stop(self, grace: Optional[float] = 5.0) -> None:
         """Drain: NOT_SERVING, end the streams (clients reconnect elsewhere or
@@ -129,11 +149,14 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
         ("grpc.server.max_pending_requests", 100_000),
         ("grpc.server.max_pending_requests_hard_limit", 100_000),
     ]
-    engine.notifier.configure(config.max_streams, config.stream_backlog)
+    per_user = config.max_streams_per_user or max(1, config.max_streams // 2)
+    engine.notifier.configure(config.max_streams, config.stream_backlog, per_user)
+    authorizer = Authorizer(engine, config.auth_file) if config.auth_file else None
     pool = ElasticThreadPool(
         config.max_workers + config.max_streams, idle_seconds=config.thread_idle_seconds
     )
-    server = grpc.server(pool, options=options)
+    interceptors = [AuthInterceptor(authorizer)] if authorizer is not None else []
+    server = grpc.server(pool, options=options, interceptors=interceptors)
     boundary = Boundary(Validator(config.limits), min(config.answer_bytes, config.max_message_bytes))
     workflow_pb2_grpc.add_WorkflowServiceServicer_to_server(
         WorkflowServiceServicer(engine, boundary), server)
@@ -141,23 +164,72 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
     worker_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServiceServicer(engine, boundary), server)
     event_pb2_grpc.add_EventServiceServicer_to_server(EventServiceServicer(engine, boundary), server)
     server_pb2_grpc.add_ServerServiceServicer_to_server(ServerServiceServicer(engine), server)
+    access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServiceServicer(engine, boundary), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*TORC_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    address = f"{config.host}:{config.port}"
+    if config.tls_cert or config.tls_key:
+        port = server.add_secure_port(address, _tls(config))
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind {config.host}:{config.port}")
     server.start()
     for name in ("", *TORC_SERVICES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("serving on %s:%d (database %s)", config.host, port, config.db)
-    return RunningServer(server, port, health_servicer, engine, pool)
+    return RunningServer(server, port, health_servicer, engine, pool, authorizer)
+
+
+def _tls(config: ServerConfig) -> grpc.ServerCredentials:
+    def read(path: str) -> bytes:
+        with open(path, "rb") as f:
+            return f.read()
+
+    if not (config.tls_cert and config.tls_key):
+        raise ValueError("TLS needs both --tls-cert and --tls-key")
+    ca = read(config.tls_client_ca) if config.tls_client_ca else None
+    return grpc.ssl_server_credentials([(read(config.tls_key), read(config.tls_cert))],
+                                       root_certificates=ca, require_client_auth=ca is not None)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def check_secure_default(config: ServerConfig) -> None:
+    """A server reachable from other hosts needs --auth-file and TLS (workers
+    run the jobs' shell commands: an open API is remote code execution),
+    unless --insecure says the network is trusted.
+
+    Raises:
+        ValueError: It is not, with what to do.
+    """
+    if _loopback(config.host) or config.insecure:
+        return
+    missing = [what for what, ok in (("--auth-file", config.auth_file),
+                                     ("--tls-cert/--tls-key", config.tls_cert and config.tls_key)) if not ok]
+    if missing:
+        raise ValueError(
+            f"refusing to serve on {config.host} without {' and '.join(missing)}: anyone who can "
+            "reach the port could run shell commands as the workflows' owners. Add them "
+            "(docs/security.md), or pass --insecure on a trusted network only."
+        )
 
 
 def serve(config: ServerConfig, ready_line: bool = True) -> int:
     """Run a server until SIGTERM or SIGINT; return the process exit code."""
+    try:
+        check_secure_default(config)
+    except ValueError as exc:
+        print(f"torc-grpc serve: {exc}", file=sys.stderr, flush=True)
+        return 2
     profile = profiling.start()  # TORC_PROFILE=FILE.json: where the CPU goes (diagnostic)
     engine = Engine(config.db, lease_seconds=config.node_lease)
     running = build_server(config, engine)
@@ -169,6 +241,16 @@ def serve(config: ServerConfig, ready_line: bool = True) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if running.authorizer is not None:
+        authorizer = running.authorizer
+
+        def on_hup(_signum, _frame):  # users added or removed take effect at once
+            try:
+                authorizer.reload()
+            except ValueError as exc:  # keep the users we have; say why
+                log.error("SIGHUP: %s; keeping the previous users", exc)
+
+        signal.signal(signal.SIGHUP, on_hup)
     if ready_line:
         print(f"TORC_SERVER_PORT={running.port}", flush=True)
     stop.wait()

@@ -1,6 +1,7 @@
 """The only proto <-> model functions; servicers and the client both use them.
 
     records.py  models <-> messages (specs, jobs, results, events, statuses)
+    access.py   access groups and worker tokens
     answers.py  claim and completion outcomes, the version, and answers kept
                 within the size budget (list pages, claims)
 
@@ -8,41 +9,44 @@
 so bad input never becomes INTERNAL.
 """
 
+from .access import group_to_pb, worker_token_to_pb
 from .answers import (
+    AnswerBudget,
     claim_outcome_to_pb,
     completion_outcomes_to_pb,
-    version_to_pb,
     sized_page,
-    AnswerBudget,
+    version_to_pb,
 )
 from .records import (
-    job_status_from_pb,
-    statuses_from_pb,
-    severity_from_pb,
-    resources_from_pb,
-    resource_requirements_spec_from_pb,
-    failure_handler_spec_from_pb,
-    job_spec_from_pb,
-    workflow_spec_from_pb,
-    job_batch_from_pb,
-    workflow_to_pb,
-    resource_requirements_to_pb,
-    job_to_pb,
-    result_to_pb,
-    event_to_pb,
-    workflow_status_to_pb,
-    initialize_outcome_to_pb,
-    start_outcome_to_pb,
     claim_request_from_pb,
-    compute_node_spec_from_pb,
     completion_from_pb,
-    resource_requirements_spec_to_pb,
+    compute_node_spec_from_pb,
+    event_to_pb,
+    failure_handler_spec_from_pb,
     failure_handler_spec_to_pb,
+    initialize_outcome_to_pb,
+    job_batch_from_pb,
+    job_spec_from_pb,
     job_spec_to_pb,
+    job_status_from_pb,
+    job_to_pb,
+    resource_requirements_spec_from_pb,
+    resource_requirements_spec_to_pb,
+    resource_requirements_to_pb,
+    resources_from_pb,
+    result_to_pb,
+    severity_from_pb,
+    start_outcome_to_pb,
+    statuses_from_pb,
+    workflow_spec_from_pb,
     workflow_spec_to_pb,
+    workflow_status_to_pb,
+    workflow_to_pb,
 )
 
 __all__ = [
+    "group_to_pb",
+    "worker_token_to_pb",
     "AnswerBudget",
     "claim_outcome_to_pb",
     "claim_request_from_pb",

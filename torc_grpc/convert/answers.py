@@ -13,7 +13,6 @@ from .._pb import worker_pb2 as wk_pb
 from ..errors import status_for
 from .records import job_to_pb
 
-
 # ------------------------------------------------------------------ worker answers
 
 def claim_outcome_to_pb(o: ClaimOutcome, budget: Optional["AnswerBudget"] = None

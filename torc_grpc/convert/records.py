@@ -128,6 +128,7 @@ def workflow_spec_from_pb(pb: c_pb.WorkflowSpec) -> WorkflowSpec:
         env=dict(pb.env),
         jobs_sort_method=pb.jobs_sort_method,
         failure_handlers=tuple(failure_handler_spec_from_pb(h) for h in pb.failure_handlers),
+        access_groups=tuple(pb.access_groups),
     )
 
 
@@ -359,4 +360,5 @@ def workflow_spec_to_pb(s: WorkflowSpec, with_jobs: bool = True) -> c_pb.Workflo
         jobs=[job_spec_to_pb(j) for j in s.jobs] if with_jobs else [],
         env=s.env, jobs_sort_method=s.jobs_sort_method,
         failure_handlers=[failure_handler_spec_to_pb(h) for h in s.failure_handlers],
+        access_groups=list(s.access_groups),
     )

@@ -7,6 +7,7 @@ from torc_core.engine import Engine
 from .. import convert
 from .._pb import event_pb2 as pb
 from .._pb import event_pb2_grpc as pb_grpc
+from ..auth import current_owner
 from ..boundary import DEFAULT, Boundary
 from ..errors import translate_errors, translate_stream_errors
 from ..streams import attached
@@ -33,7 +34,8 @@ class EventServiceServicer(pb_grpc.EventServiceServicer):
     def WatchEvents(self, request, context):
         severity = convert.severity_from_pb(request.min_severity)
         replay_after = request.replay_after if request.HasField("replay_after") else None
-        sub, events = self.engine.watch_events(request.workflow_id, severity, replay_after)
+        sub, events = self.engine.watch_events(request.workflow_id, severity, replay_after,
+                                               current_owner())
         with attached(sub, context):
             for event in events:
                 yield convert.event_to_pb(event)

@@ -9,6 +9,7 @@ from torc_core.engine import Cancel, Engine
 from .. import convert
 from .._pb import worker_pb2 as pb
 from .._pb import worker_pb2_grpc as pb_grpc
+from ..auth import current_owner
 from ..boundary import DEFAULT, Boundary
 from ..errors import translate_errors, translate_stream_errors
 from ..streams import attached
@@ -63,7 +64,7 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
 
     @translate_stream_errors
     def WatchReadyJobs(self, request, context):
-        sub = self.engine.watch_ready(request.workflow_id, request.compute_node_id)
+        sub = self.engine.watch_ready(request.workflow_id, request.compute_node_id, current_owner())
         with attached(sub, context):
             for msg in sub.messages():
                 yield pb.WatchReadyJobsResponse(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from torc_core.access import visible_to
 from torc_core.engine import Engine
 
 from .. import convert
 from .._pb import workflow_pb2 as pb
 from .._pb import workflow_pb2_grpc as pb_grpc
+from ..auth import current_caller
 from ..boundary import DEFAULT, Boundary
 from ..errors import translate_errors
 
@@ -34,7 +36,8 @@ class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
 
     @translate_errors
     def ListWorkflows(self, request, context):
-        page = self.engine.list_workflows(request.user, request.after_id, request.limit)
+        page = self.engine.list_workflows(request.user, request.after_id, request.limit,
+                                          visible_to(current_caller()))
         items, after = convert.sized_page(page, convert.workflow_to_pb, self.boundary.answer_bytes)
         return pb.ListWorkflowsResponse(workflows=items, next_after_id=after)
 

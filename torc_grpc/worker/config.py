@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..auth.credentials import ClientAuth
+
 log = logging.getLogger("torc_grpc.worker")
 
 
@@ -90,6 +92,8 @@ class WorkerConfig:
     reconnect_seconds: float = 300.0
     term_grace: float = 10.0
     hostname: str = field(default_factory=socket.gethostname)
+    #: TLS and token (a worker token, usually); default: TORC_TOKEN, TORC_TLS_CA, ...
+    auth: ClientAuth = field(default_factory=ClientAuth.from_env)
     scheduler_config_id: Optional[int] = None
 
 

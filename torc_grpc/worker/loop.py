@@ -26,6 +26,7 @@ from typing import Iterator, Optional
 import grpc
 
 from .._pb import common_pb2, worker_pb2
+from ..auth.credentials import open_channel
 from ..client import Backoff, watch_ready_jobs
 from .config import StopReason, WorkerConfig, WorkerSummary
 from .node import RETRY_CODES, NodeSession, lease_lost
@@ -56,7 +57,7 @@ class _Claimed:
 class Worker:
     def __init__(self, config: WorkerConfig, channel: Optional[grpc.Channel] = None) -> None:
         self.config = config
-        self.channel = channel or grpc.insecure_channel(config.target)
+        self.channel = channel or open_channel(config.target, config.auth)
         self.summary = WorkerSummary()
         self._stop = threading.Event()
         self._inbox: "queue.SimpleQueue[Message]" = queue.SimpleQueue()

@@ -18,8 +18,15 @@ from typing import Callable, Collection, Optional
 
 import grpc
 
-from .._pb import common_pb2, job_pb2, job_pb2_grpc, worker_pb2, worker_pb2_grpc
-from .._pb import workflow_pb2, workflow_pb2_grpc
+from .._pb import (
+    common_pb2,
+    job_pb2,
+    job_pb2_grpc,
+    worker_pb2,
+    worker_pb2_grpc,
+    workflow_pb2,
+    workflow_pb2_grpc,
+)
 from ..client import Backoff
 from .config import WorkerConfig
 
