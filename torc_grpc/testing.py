@@ -162,3 +162,57 @@ def spawn_worker(target: str, workflow_id: int, workdir, *args: str) -> subproce
         cwd=workdir,
         start_new_session=True,
     )
+
+
+def make_test_pki(folder: str) -> dict[str, str]:
+    """Real certificates for tests and benchmarks, as PEM files in `folder`:
+    a CA (ca.pem), a server certificate for 127.0.0.1 and localhost
+    (server.pem, server.key), a client certificate for the user alice
+    (alice.pem, alice.key) and an unrelated CA (rogue-ca.pem). Needs the
+    `cryptography` package (the test extra)."""
+    import datetime  # noqa: PLC0415
+    import ipaddress  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    paths: dict[str, str] = {}
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    def cert(subject: str, key, issuer: str, issuer_key, ca: bool = False) -> x509.Certificate:
+        builder = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=2))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    def write(file: str, data: bytes) -> None:
+        path = os.path.join(folder, file)
+        with open(path, "wb") as f:
+            f.write(data)
+        paths[file] = path
+
+    def pem_key(key) -> bytes:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    for prefix in ("rogue-", ""):
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca = cert(f"{prefix}torc test CA", ca_key, f"{prefix}torc test CA", ca_key, ca=True)
+        write(f"{prefix}ca.pem", ca.public_bytes(serialization.Encoding.PEM))
+    for who, common in (("server", "localhost"), ("alice", "alice")):
+        key = ec.generate_private_key(ec.SECP256R1())
+        write(f"{who}.pem", cert(common, key, "torc test CA", ca_key).public_bytes(serialization.Encoding.PEM))
+        write(f"{who}.key", pem_key(key))
+    return paths
+

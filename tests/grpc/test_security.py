@@ -5,8 +5,6 @@ server reachable from other hosts refuses to start without auth and TLS."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import signal
 import subprocess
@@ -14,10 +12,6 @@ import sys
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from torc_grpc._pb import access_pb2, event_pb2, job_pb2, server_pb2, worker_pb2, workflow_pb2
@@ -33,7 +27,15 @@ from torc_grpc.auth import users as user_file
 from torc_grpc.auth.table import METHODS
 from torc_grpc.client import Stubs
 from torc_grpc.server import ServerConfig, check_secure_default
-from torc_grpc.testing import BIG, db_snapshot, local_server, spawn_server, spawn_worker, wait_until
+from torc_grpc.testing import (
+    BIG,
+    db_snapshot,
+    local_server,
+    make_test_pki,
+    spawn_server,
+    spawn_worker,
+    wait_until,
+)
 from torc_grpc.validation import request_descriptors
 
 S = c.JobStatus
@@ -41,51 +43,10 @@ NOT_FOUND, DENIED, UNAUTH = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSI
                              grpc.StatusCode.UNAUTHENTICATED)
 
 
-# ------------------------------------------------------------------ certificates
-
-def _cert(subject: str, key, issuer_name, issuer_key, ca: bool = False):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-               .issuer_name(issuer_name).public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5))
-               .not_valid_after(now + datetime.timedelta(days=2))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    """A CA, a server certificate for 127.0.0.1, a client certificate for
-    alice, and an unrelated CA: real certificates, written as PEM files."""
-    d = tmp_path_factory.mktemp("pki")
-    paths = {}
-
-    def write(name, obj):
-        path = d / name
-        if isinstance(obj, x509.Certificate):
-            path.write_bytes(obj.public_bytes(serialization.Encoding.PEM))
-        else:
-            path.write_bytes(obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-        paths[name] = str(path)
-
-    for prefix in ("", "rogue-"):
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{prefix}torc test CA")])
-        ca = _cert(f"{prefix}torc test CA", ca_key, ca_name, ca_key, ca=True)
-        write(f"{prefix}ca.pem", ca)
-        if prefix:
-            continue
-        for who in ("server", "alice"):
-            key = ec.generate_private_key(ec.SECP256R1())
-            write(f"{who}.pem", _cert(who if who != "server" else "localhost", key, ca_name, ca_key))
-            write(f"{who}.key", key)
-    return paths
+    """Real certificates (torc_grpc.testing.make_test_pki), as PEM files."""
+    return make_test_pki(str(tmp_path_factory.mktemp("pki")))
 
 
 # ------------------------------------------------------------------ users and servers

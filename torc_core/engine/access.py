@@ -47,6 +47,10 @@ class Access:
     def workflow_of_job(self, job_id: int) -> Optional[int]:
         return store.job_workflow(self._core.reader(), job_id)
 
+    def workflows_of_jobs(self, job_ids: list[int]) -> dict[int, int]:
+        """job id -> workflow id, in one query per 500 ids (jobs that do not exist are absent)."""
+        return store.job_workflows(self._core.reader(), job_ids)
+
     def workflow_of_node(self, node_id: int) -> Optional[int]:
         return store.node_workflow(self._core.reader(), node_id)
 

@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from .. import store
 from ..errors import InvalidTransition, NotFound
 from ..models import Completion, JobStatus, Severity
+from ..store import NodeLease
 from .completion import Completer
 from .core import EngineCore, Requeued, Tx
 
@@ -59,10 +60,7 @@ class Leases:
         """
         core = self._core
         with core.write_lock, core.transaction() as tx:
-            lease = store.node_lease(tx.conn, compute_node_id)
-            if lease is None:
-                raise NotFound(f"compute node {compute_node_id} not found",
-                               compute_node_id=compute_node_id)
+            lease = _lease(tx, compute_node_id)
             if not lease.is_active:
                 raise InvalidTransition(
                     f"compute node {compute_node_id}'s lease expired and its jobs were given back; "
@@ -100,10 +98,7 @@ class Leases:
         """
         core = self._core
         with core.write_lock, core.transaction() as tx:
-            lease = store.node_lease(tx.conn, compute_node_id)
-            if lease is None:
-                raise NotFound(f"compute node {compute_node_id} not found",
-                               compute_node_id=compute_node_id)
+            lease = _lease(tx, compute_node_id)
             if not lease.is_active:
                 return [], []
             released = self._release_locked(tx, compute_node_id, lease.workflow_id, lease.hostname,
@@ -132,6 +127,13 @@ class Leases:
                  hostname=hostname, requeued=pending, failed=running,
                  return_code=ORPHAN_RETURN_CODE)
         return pending, running
+
+
+def _lease(tx: Tx, node_id: int) -> NodeLease:
+    lease = store.node_lease(tx.conn, node_id)
+    if lease is None:
+        raise NotFound(f"compute node {node_id} not found", compute_node_id=node_id)
+    return lease
 
 
 class LeaseKeeper:

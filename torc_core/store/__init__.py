@@ -20,6 +20,7 @@ from .access import (
     insert_group,
     insert_worker_token,
     job_workflow,
+    job_workflows,
     link_workflow,
     list_groups,
     node_workflow,
@@ -118,7 +119,7 @@ from .workflows import (
 
 __all__ = [
     "GroupRow", "WorkerTokenRow", "add_member", "delete_group", "group_by_name", "insert_group",
-    "insert_worker_token", "job_workflow", "link_workflow", "list_groups", "node_workflow",
+    "insert_worker_token", "job_workflow", "job_workflows", "link_workflow", "list_groups", "node_workflow",
     "remove_member", "revoke_worker_token", "unlink_workflow", "worker_token_by_digest",
     "worker_token_by_id", "worker_tokens_of", "workflow_group_names", "workflow_members",
     "workflow_owner",

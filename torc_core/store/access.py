@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence
 
 import apsw
 
-from ._rows import one
+from ._rows import chunks, one, placeholders
 
 
 class GroupRow(NamedTuple):
@@ -46,6 +46,7 @@ SELECT g.name FROM workflow_access_group w JOIN access_group g ON g.id = w.group
 WHERE w.workflow_id = ? ORDER BY g.name
 """
 JOB_WORKFLOW = "SELECT workflow_id FROM job WHERE id = ?"
+JOB_WORKFLOWS = "SELECT id, workflow_id FROM job WHERE id IN ({})"
 NODE_WORKFLOW = "SELECT workflow_id FROM compute_node WHERE id = ?"
 INSERT_WORKER_TOKEN = """
 INSERT INTO worker_token (workflow_id, digest, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
@@ -122,6 +123,14 @@ def workflow_group_names(conn: apsw.Connection, workflow_id: int) -> list[str]:
 def job_workflow(conn: apsw.Connection, job_id: int) -> Optional[int]:
     row = one(conn, JOB_WORKFLOW, (job_id,))
     return row[0] if row else None
+
+
+def job_workflows(conn: apsw.Connection, job_ids: Sequence[int]) -> dict[int, int]:
+    """job id -> workflow id for the jobs that exist."""
+    out: dict[int, int] = {}
+    for chunk in chunks(list(job_ids)):
+        out.update(conn.execute(JOB_WORKFLOWS.format(placeholders(len(chunk))), tuple(chunk)))
+    return out
 
 
 def node_workflow(conn: apsw.Connection, node_id: int) -> Optional[int]:

@@ -60,6 +60,8 @@ class Authorizer:
         self._users: dict[str, user_file.User] = {}
         self._by_digest: dict[str, user_file.User] = {}
         self._job_workflow: dict[int, int] = {}
+        #: workflow id -> (access generation, WorkflowAccess): valid while the generation holds.
+        self._access: dict[int, tuple] = {}
         self.reload()
 
     def reload(self) -> None:
@@ -132,7 +134,21 @@ class Authorizer:
             yield message
 
     def _check_workflow(self, caller: Caller, rule: Rule, workflow_id: int) -> None:
-        check(caller, rule.permission, self.engine.access.workflow_access(workflow_id), rule.worker_ok)
+        check(caller, rule.permission, self._workflow_access(workflow_id), rule.worker_ok)
+
+    def _workflow_access(self, workflow_id: int):
+        """Owner and members, cached until access changes (groups, members,
+        links: the engine's generation moves). A deleted workflow's entry is
+        harmless: the engine answers NOT_FOUND for it."""
+        generation = self.engine.access.generation
+        cached = self._access.get(workflow_id)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        access = self.engine.access.workflow_access(workflow_id)
+        if len(self._access) >= _JOB_CACHE_MAX:
+            self._access.clear()
+        self._access[workflow_id] = (generation, access)
+        return access
 
     def _workflows(self, locate: Locate, request) -> list[int]:
         if locate is Locate.WORKFLOW:
@@ -140,13 +156,26 @@ class Authorizer:
         if locate is Locate.JOB:
             return [self._workflow_of_job(request.job_id)]
         if locate is Locate.COMPLETIONS:
-            return sorted({self._workflow_of_job(c.job_id) for c in request.completions})
+            return self._workflows_of_jobs([c.job_id for c in request.completions])
         if locate is Locate.NODE:
             workflow_id = self.engine.access.workflow_of_node(request.compute_node_id)
             if workflow_id is None:
                 raise NotFound(f"compute node {request.compute_node_id} not found")
             return [workflow_id]
         raise AssertionError(f"no way to locate {locate}")
+
+    def _workflows_of_jobs(self, job_ids: list[int]) -> list[int]:
+        """The workflows of many jobs (a batch of completions): one query for
+        those not cached. Jobs that do not exist are left to the engine, which
+        refuses each of them (NOT_FOUND) in its place of the answer."""
+        cache = self._job_workflow
+        missing = [j for j in set(job_ids) if j not in cache]
+        if missing:
+            found = self.engine.access.workflows_of_jobs(missing)
+            if len(cache) + len(found) > _JOB_CACHE_MAX:
+                cache.clear()
+            cache.update(found)
+        return sorted({cache[j] for j in job_ids if j in cache})
 
     def _workflow_of_job(self, job_id: int) -> int:
         workflow_id = self._job_workflow.get(job_id)
