@@ -1,6 +1,10 @@
 # torc-grpc server image.
 #   build:  docker build -t torc-grpc .
-#   run:    docker run -d --name torc -p 50051:50051 -v torc-data:/data torc-grpc
+#   run:    docker run -d --name torc -p 50051:50051 -v torc-data:/data -v /etc/torc:/etc/torc:ro \
+#             -e TORC_AUTH_FILE=/etc/torc/users.json -e TORC_SERVER_TLS_CERT=/etc/torc/server.pem \
+#             -e TORC_SERVER_TLS_KEY=/etc/torc/server.key -e TORC_TLS_CA=/etc/torc/ca.pem torc-grpc
+#           (the server listens on 0.0.0.0 in the container, so it refuses to start without an
+#           auth file and TLS: docs/security.md; TORC_TLS_CA lets the health check speak TLS)
 #   stop:   docker stop torc   (SIGTERM: drains, flushes, checkpoints the database)
 # The database lives in the /data volume; keep it on a local disk (SQLite WAL).
 

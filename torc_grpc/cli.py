@@ -193,11 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", action="append", default=[], metavar="NAME=N",
         help="raise (or lower) a request cap, e.g. command_bytes=262144 (repeatable; docs/limits.md)",
     )
-    serve.add_argument("--auth-file", default="", help="users and token digests (torc-grpc users): "
-                       "every call then needs a token (docs/security.md)")
-    serve.add_argument("--tls-cert", default="", help="PEM certificate: serve TLS")
-    serve.add_argument("--tls-key", default="", help="PEM key of --tls-cert")
-    serve.add_argument("--tls-client-ca", default="", help="require client certificates signed by this CA (mTLS)")
+    env = os.environ.get
+    serve.add_argument("--auth-file", default=env("TORC_AUTH_FILE", ""),
+                       help="users and token digests (torc-grpc users): every call then needs a token "
+                       "(docs/security.md; default: $TORC_AUTH_FILE)")
+    serve.add_argument("--tls-cert", default=env("TORC_SERVER_TLS_CERT", ""),
+                       help="PEM certificate: serve TLS (default: $TORC_SERVER_TLS_CERT)")
+    serve.add_argument("--tls-key", default=env("TORC_SERVER_TLS_KEY", ""),
+                       help="PEM key of --tls-cert (default: $TORC_SERVER_TLS_KEY)")
+    serve.add_argument("--tls-client-ca", default=env("TORC_SERVER_TLS_CLIENT_CA", ""),
+                       help="require client certificates signed by this CA (mTLS; default: "
+                       "$TORC_SERVER_TLS_CLIENT_CA)")
     serve.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without "
                        "--auth-file and TLS: on a trusted network only")
     serve.add_argument("--max-streams-per-user", type=int, default=0,

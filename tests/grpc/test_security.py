@@ -22,6 +22,7 @@ from torc_grpc._pb import job_pb2 as jpb
 from torc_grpc._pb import server_pb2 as spb
 from torc_grpc._pb import worker_pb2 as kpb
 from torc_grpc._pb import workflow_pb2 as wpb
+from torc_grpc import healthcheck
 from torc_grpc.auth import ClientAuth
 from torc_grpc.auth import users as user_file
 from torc_grpc.auth.table import METHODS
@@ -302,11 +303,15 @@ def test_jobs_added_by_someone_else_never_run_on_bobs_worker(secured, tmp_path):
     assert "evil" not in names and len(names) == 10
 
 
-def test_tls_and_mtls_with_real_certificates(db_path, auth_file, pki):
+def test_tls_and_mtls_with_real_certificates(db_path, auth_file, pki, monkeypatch):
     path, tokens = auth_file
     with local_server(db_path, auth_file=path, tls_cert=pki["server.pem"], tls_key=pki["server.key"]) as (r, _):
         good = connect(r.port, tokens["alice"], tls_ca=pki["ca.pem"])
         assert good.access.WhoAmI(apb.WhoAmIRequest(), timeout=10).user == "alice"
+        monkeypatch.setenv("TORC_TLS_CA", pki["ca.pem"])  # the container health check, over TLS
+        assert healthcheck.check(f"127.0.0.1:{r.port}")
+        monkeypatch.delenv("TORC_TLS_CA")
+        assert not healthcheck.check(f"127.0.0.1:{r.port}")
         for stubs in (connect(r.port, tokens["alice"]),  # plaintext to a TLS port
                       connect(r.port, tokens["alice"], tls_ca=pki["rogue-ca.pem"])):  # wrong CA
             assert refused_code(lambda: stubs.server.Ping(spb.PingRequest(), timeout=5)) == \
