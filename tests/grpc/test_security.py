@@ -361,7 +361,8 @@ def test_one_user_cannot_take_every_stream(secured):
 
 def test_a_server_for_other_hosts_needs_auth_and_tls(tmp_path, auth_file, pki):
     done = subprocess.run([sys.executable, "-m", "torc_grpc.cli", "serve", "--db", str(tmp_path / "x.db"),
-                           "--host", "0.0.0.0", "--port", "0"], capture_output=True, text=True, timeout=60)
+                           "--host", "0.0.0.0", "--port", "0"], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)  # outside the source tree: the installed package runs
     assert done.returncode == 2 and "without --auth-file and --tls-cert/--tls-key" in done.stderr
     path, _ = auth_file
     check_secure_default(ServerConfig(host="0.0.0.0", auth_file=path, tls_cert=pki["server.pem"],
@@ -376,10 +377,10 @@ def test_cli_prints_tokens_alone_and_workers_use_them(tmp_path, auth_file):
     path, tokens = auth_file
     cli = [sys.executable, "-m", "torc_grpc.cli"]
     out = subprocess.run([*cli, "users", "add", "carol", "--auth-file", path], capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=60, cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.count("\n") == 1 and out.stdout.startswith("torc_u_")
     listed = subprocess.run([*cli, "users", "list", "--auth-file", path], capture_output=True, text=True,
-                            timeout=60).stdout
+                            timeout=60, cwd=tmp_path).stdout
     assert "carol" in listed and "root  (admin)" in listed and "torc_u_" not in listed
     assert os.stat(path).st_mode & 0o077 == 0  # only the owner reads the digests
     proc, port = spawn_server(str(tmp_path / "cli.db"), tmp_path / "cli.log", "--auth-file", path)
@@ -389,7 +390,8 @@ def test_cli_prints_tokens_alone_and_workers_use_them(tmp_path, auth_file):
             name="c", jobs=[c.JobSpec(name="a", command="true")]))).workflow.id
         carol.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf))
         minted = subprocess.run([*cli, "worker-token", str(wf), "--server", f"127.0.0.1:{port}",
-                                 "--token", out.stdout.strip()], capture_output=True, text=True, timeout=60)
+                                 "--token", out.stdout.strip()], capture_output=True, text=True, timeout=60,
+                                cwd=tmp_path)
         assert minted.returncode == 0 and minted.stdout.startswith("torc_w_") and minted.stdout.count("\n") == 1
         env = {**os.environ, "TORC_TOKEN": minted.stdout.strip()}
         worker = subprocess.run([*cli, "worker", "--server", f"127.0.0.1:{port}", "--workflow", str(wf),
