@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from torc_grpc._pb import common_pb2 as c
-from torc_grpc._pb import event_pb2, job_pb2, server_pb2, worker_pb2, workflow_pb2
+from torc_grpc._pb import access_pb2, event_pb2, job_pb2, server_pb2, worker_pb2, workflow_pb2
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.client import Stubs
 from torc_grpc.testing import BIG, integrity_ok, local_server, setup
@@ -103,7 +103,7 @@ def message_strategy(descriptor, max_id: int, depth: int = 0):
 
 def _methods():
     out = []
-    for module in (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2):
+    for module in (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2, access_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             out += [(service, m) for m in service.methods]
     return out
@@ -133,7 +133,8 @@ def fuzzed(tmp_path_factory):
 
 def call(stubs: Stubs, service, method, request_or_stream) -> None:
     stub = getattr(stubs, {"WorkflowService": "workflow", "JobService": "job", "WorkerService": "worker",
-                           "EventService": "event", "ServerService": "server"}[service.name])
+                           "EventService": "event", "ServerService": "server",
+                           "AccessService": "access"}[service.name])
     rpc = getattr(stub, method.name)
     key = f"{service.name}.{method.name}"
     try:
