@@ -20,11 +20,15 @@ from hypothesis import strategies as st
 from torc_grpc._pb import common_pb2 as c
 from torc_grpc._pb import access_pb2, event_pb2, job_pb2, server_pb2, worker_pb2, workflow_pb2
 from torc_grpc._pb import workflow_pb2 as wpb
+from torc_grpc.auth import ClientAuth
+from torc_grpc.auth import users as user_file
 from torc_grpc.client import Stubs
 from torc_grpc.testing import BIG, integrity_ok, local_server, setup
 
 EXAMPLES = int(os.environ.get("TORC_FUZZ_EXAMPLES", "400"))
 FORBIDDEN = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+#: Where the auth-enabled fuzz server listens (set by its fixture).
+TARGETS: dict[str, str] = {}
 #: What each RPC answered, by code (the closing test prints it).
 SEEN: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
 
@@ -113,15 +117,16 @@ def _methods():
 METHODS = sorted(_methods(), key=lambda sm: sm[1].name in ("DeleteWorkflow", "CancelWorkflow"))
 
 
-def seed(stubs: Stubs) -> int:
-    """A fresh started workflow with ready, claimed and running jobs; returns the largest id in use."""
+def seed(stubs: Stubs) -> tuple[int, int]:
+    """A fresh started workflow with ready, claimed and running jobs; returns
+    (the largest id in use, the workflow)."""
     jobs = [c.JobSpec(name=f"j{i}", command="true", depends_on=[f"j{i - 1}"] if i % 3 else [])
             for i in range(9)]
     wf, ids, run, node = setup(stubs, jobs)
     claimed = stubs.worker.ClaimJobs(worker_pb2.ClaimJobsRequest(workflow_id=wf, compute_node_id=node,
                                                                  resources=BIG, limit=2)).jobs
     stubs.worker.StartJob(worker_pb2.StartJobRequest(job_id=claimed[0].id, run_id=run, compute_node_id=node))
-    return max(*ids.values(), node) + 2
+    return max(*ids.values(), node) + 2, wf
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +158,7 @@ def call(stubs: Stubs, service, method, request_or_stream) -> None:
 @pytest.mark.parametrize("service,method", METHODS, ids=[f"{s.name}.{m.name}" for s, m in METHODS])
 def test_no_request_gets_internal_or_unknown(fuzzed, service, method):
     _db, stubs = fuzzed
-    strategy = message_strategy(method.input_type, seed(stubs))
+    strategy = message_strategy(method.input_type, seed(stubs)[0])
     if method.client_streaming:
         strategy = st.lists(strategy, min_size=1, max_size=3)
 
@@ -176,3 +181,49 @@ def test_after_the_fuzz_the_server_answers_and_the_database_is_sound(fuzzed):
     lines = [f"{k}: {dict(v)}" for k, v in sorted(SEEN.items())]
     print(f"\nfuzz: {total} requests over {len(SEEN)} RPCs\n" + "\n".join(lines))
     assert total and not any(code in v for v in SEEN.values() for code in ("INTERNAL", "UNKNOWN"))
+
+
+@pytest.fixture(scope="module")
+def fuzzed_with_auth(tmp_path_factory):
+    """A server with users: bob owns the seeded workflows; requests come from
+    bob, from alice (who may see none of them), from a worker token and from
+    nobody, drawn at random."""
+    folder = tmp_path_factory.mktemp("fuzz-auth")
+    auth_file = str(folder / "users.json")
+    tokens = {name: user_file.add(auth_file, name) for name in ("alice", "bob")}
+    with local_server(str(folder / "fuzz.db"), auth_file=auth_file) as (running, _plain):
+        target = TARGETS["auth"] = f"127.0.0.1:{running.port}"
+        clients = {name: Stubs.connect(target, auth=ClientAuth(token=t)) for name, t in tokens.items()}
+        clients["nobody"] = Stubs.connect(target, auth=ClientAuth())
+        yield str(folder / "fuzz.db"), clients
+
+
+AUTH_EXAMPLES = max(1, EXAMPLES // 4)
+
+
+@pytest.mark.parametrize("service,method", METHODS, ids=[f"{s.name}.{m.name}" for s, m in METHODS])
+def test_with_auth_no_request_gets_internal_or_unknown(fuzzed_with_auth, service, method):
+    _db, clients = fuzzed_with_auth
+    bob = clients["bob"]
+    max_id, wf = seed(bob)
+    token = bob.access.CreateWorkerToken(access_pb2.CreateWorkerTokenRequest(workflow_id=wf)).token
+    worker = Stubs.connect(TARGETS["auth"], auth=ClientAuth(token=token))
+    callers = [bob, clients["alice"], clients["nobody"], worker]
+    strategy = message_strategy(method.input_type, max_id)
+    if method.client_streaming:
+        strategy = st.lists(strategy, min_size=1, max_size=3)
+
+    @settings(max_examples=AUTH_EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy, st.sampled_from(range(len(callers))))
+    def run(request, who):
+        call(callers[who], service, method, iter(request) if method.client_streaming else request)
+
+    run()
+    worker.channel.close()
+
+
+def test_with_auth_the_database_is_sound(fuzzed_with_auth):
+    db, clients = fuzzed_with_auth
+    clients["bob"].server.Ping(server_pb2.PingRequest(), timeout=5)
+    assert integrity_ok(db)
