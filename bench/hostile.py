@@ -22,56 +22,48 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _results import table, write_section  # noqa: E402
+from harness import Server  # noqa: E402
 
 from torc_grpc._pb import common_pb2 as c  # noqa: E402
 from torc_grpc._pb import worker_pb2 as kpb  # noqa: E402
 from torc_grpc._pb import workflow_pb2 as wpb  # noqa: E402
-from torc_grpc.testing import BIG, Stubs, spawn_server, spawn_worker, status_of, wait_until  # noqa: E402
+from torc_grpc.testing import BIG, spawn_worker, status_of, wait_until  # noqa: E402
 
 POLLS = 100
 SECONDS = 10.0
 
 
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(") ", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu_over(pid: int, seconds: float) -> float:
-    before = cpu_seconds(pid)
+def server_cpu_over(server: Server, seconds: float) -> float:
+    before = server.cpu_seconds()
     time.sleep(seconds)  # a measurement window, not synchronisation
-    return cpu_seconds(pid) - before
+    return server.cpu_seconds() - before
 
 
 def idle_long_polls(tmp: str) -> dict:
-    proc, port = spawn_server(os.path.join(tmp, "polls.db"), os.path.join(tmp, "polls.log"),
-                              "--max-workers", str(POLLS + 16))
-    stubs = Stubs.connect(f"127.0.0.1:{port}")
+    server = Server(tmp, "polls", "--max-workers", str(POLLS + 16))
+    stubs = server.stubs
     try:
         jobs = [c.JobSpec(name="a", command="true"), c.JobSpec(name="b", command="true", depends_on=["a"])]
         wf = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(
             spec=c.WorkflowSpec(name="polls", jobs=jobs))).workflow.id
         stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf))
         stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, resources=BIG))  # a: nothing else ready
-        idle = server_cpu_over(proc.pid, SECONDS)
+        idle = server_cpu_over(server, SECONDS)
         futures = [stubs.worker.ClaimJobs.future(kpb.ClaimJobsRequest(
             workflow_id=wf, resources=BIG, wait_seconds=60), timeout=90) for _ in range(POLLS)]
         time.sleep(1.0)  # let every poll reach its wait before the window opens (a bench, not a test)
-        held = server_cpu_over(proc.pid, SECONDS)
+        held = server_cpu_over(server, SECONDS)
         still = sum(1 for f in futures if not f.done())
         for f in futures:
             f.cancel()
         return {"idle": idle, "held": held, "waiting": still}
     finally:
-        stubs.channel.close()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        server.close()
 
 
 def sigterm_drain(tmp: str) -> dict:
-    proc, port = spawn_server(os.path.join(tmp, "drain.db"), os.path.join(tmp, "drain.log"))
-    stubs = Stubs.connect(f"127.0.0.1:{port}")
+    server = Server(tmp, "drain")
+    stubs, port = server.stubs, server.port
     try:
         jobs = [c.JobSpec(name=f"polite{k}", supports_termination=True,
                           command="trap 'exit 0' TERM; sleep 120 & wait") for k in range(2)]
@@ -88,9 +80,7 @@ def sigterm_drain(tmp: str) -> dict:
         terminated = sum(1 for j in ids if status_of(stubs, j) == c.JOB_STATUS_TERMINATED)
         return {"seconds": took, "terminated": terminated, "jobs": len(ids)}
     finally:
-        stubs.channel.close()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        server.close()
 
 
 def main() -> int:

@@ -98,6 +98,15 @@ def check(caller: Caller, needed: Permission, access: WorkflowAccess, worker_ok:
         )
 
 
+#: Who acts when the server runs without authentication (a trusted, local setup).
+LOCAL = Caller("", is_admin=True)
+
+
+def acting(caller: Optional[Caller]) -> Caller:
+    """The caller to check: LOCAL when there is none (authentication off)."""
+    return LOCAL if caller is None else caller
+
+
 def visible_to(caller: Optional[Caller]) -> Optional[str]:
     """The user whose workflows a listing shows (None: every workflow)."""
     if caller is None or caller.is_admin:

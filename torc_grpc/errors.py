@@ -15,6 +15,8 @@ import grpc
 
 from torc_core import errors
 
+from .boundary import DEFAULT as DEFAULT_BOUNDARY
+
 log = logging.getLogger("torc_grpc.errors")
 
 #: core error -> (status code, whether a client should retry with backoff)
@@ -74,11 +76,9 @@ def _answer(exc: Exception, context: grpc.ServicerContext, method: Callable) -> 
 
 
 def _validated(servicer, request):
-    """The request after the validation layer (torc_grpc.validation) checked
-    it; a client stream is checked message by message as it is consumed."""
-    from .validation import default_validator  # noqa: PLC0415 (validation imports the protos)
-
-    validator = getattr(servicer, "validator", None) or default_validator()
+    """The request after the validation layer (the servicer's boundary)
+    checked it; a client stream is checked message by message as consumed."""
+    validator = getattr(servicer, "boundary", DEFAULT_BOUNDARY).validator
     if hasattr(request, "DESCRIPTOR"):
         validator.check(request)
         return request

@@ -272,14 +272,19 @@ class Validator:
         RuntimeError: A field of a request message has no rule.
     """
 
-    def __init__(self, limits: Optional[Limits] = None) -> None:
+    def __init__(self, limits: Optional[Limits] = None, strict: bool = True) -> None:
         self.limits = limits or Limits()
         self._by_name, self._by_message = rules(self.limits)
         self._counts = _counts(self.limits)
         #: message full name -> field name -> (check, sub-validator or None, count cap)
         self._compiled: dict[str, dict[str, tuple]] = {}
+        #: Request fields without a rule ("message.field"); strict refuses any.
+        self.missing: list[str] = []
         for descriptor in request_descriptors():
             self._compile(descriptor)
+        if strict and self.missing:
+            raise RuntimeError(f"validation: no rule for {', '.join(self.missing)} "
+                               "(add one to torc_grpc/validation.py)")
 
     def _compile(self, d: Descriptor) -> None:
         if d.full_name in self._compiled:
@@ -299,8 +304,8 @@ class Validator:
                 if f.is_repeated:
                     check = _each(check, 64)
             if check is None:
-                raise RuntimeError(f"validation: no rule for {d.full_name}.{f.name} "
-                                   "(add one to torc_grpc/validation.py)")
+                self.missing.append(f"{d.full_name}.{f.name}")
+                continue
             table[f.name] = (check, None, 0)
 
     def check(self, message, path: str = "") -> None:
@@ -350,35 +355,20 @@ def default_validator() -> Validator:
     return _DEFAULT
 
 
+def rpc_methods() -> list:
+    """Every RPC (method descriptor) of every torc.v1 service."""
+    return [m for module in _SERVICE_MODULES
+            for service in module.DESCRIPTOR.services_by_name.values() for m in service.methods]
+
+
 def request_descriptors() -> list[Descriptor]:
     """The input message of every RPC of every torc.v1 service."""
-    out = []
-    for module in _SERVICE_MODULES:
-        for service in module.DESCRIPTOR.services_by_name.values():
-            out += [m.input_type for m in service.methods]
-    return out
+    return [m.input_type for m in rpc_methods()]
 
 
 def fields_without_rules(limits: Optional[Limits] = None) -> list[str]:
     """For the test: every request field that would have no rule (empty = all covered)."""
-    by_name, by_message = rules(limits or Limits())
-    missing, seen = [], set()
-
-    def walk(d: Descriptor) -> None:
-        if d.full_name in seen:
-            return
-        seen.add(d.full_name)
-        for f in d.fields:
-            is_map = f.message_type is not None and f.message_type.GetOptions().map_entry
-            if f.message_type is not None and not is_map:
-                walk(f.message_type)
-            elif (d.full_name, f.name) not in by_message and f.name not in by_name \
-                    and f.enum_type is None:
-                missing.append(f"{d.full_name}.{f.name}")
-
-    for d in request_descriptors():
-        walk(d)
-    return missing
+    return Validator(limits, strict=False).missing
 
 
-__all__ = ["Limits", "Validator", "fields_without_rules", "request_descriptors"]
+__all__ = ["Limits", "Validator", "fields_without_rules", "request_descriptors", "rpc_methods"]

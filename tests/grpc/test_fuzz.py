@@ -18,12 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from torc_grpc._pb import common_pb2 as c
-from torc_grpc._pb import access_pb2, event_pb2, job_pb2, server_pb2, worker_pb2, workflow_pb2
+from torc_grpc._pb import access_pb2, server_pb2, worker_pb2
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.auth import ClientAuth
 from torc_grpc.auth import users as user_file
 from torc_grpc.client import Stubs
 from torc_grpc.testing import BIG, integrity_ok, local_server, setup
+from torc_grpc.validation import rpc_methods
 
 EXAMPLES = int(os.environ.get("TORC_FUZZ_EXAMPLES", "400"))
 FORBIDDEN = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
@@ -106,11 +107,7 @@ def message_strategy(descriptor, max_id: int, depth: int = 0):
 
 
 def _methods():
-    out = []
-    for module in (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2, access_pb2):
-        for service in module.DESCRIPTOR.services_by_name.values():
-            out += [(service, m) for m in service.methods]
-    return out
+    return [(m.containing_service, m) for m in rpc_methods()]
 
 
 #: Deleting and canceling last, so that the other RPCs meet live workflows.

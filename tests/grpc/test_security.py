@@ -37,7 +37,7 @@ from torc_grpc.testing import (
     spawn_worker,
     wait_until,
 )
-from torc_grpc.validation import request_descriptors
+from torc_grpc.validation import rpc_methods
 
 S = c.JobStatus
 NOT_FOUND, DENIED, UNAUTH = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED,
@@ -170,17 +170,16 @@ def refused_code(fn) -> grpc.StatusCode:
 
 # ------------------------------------------------------------------ tests
 
-SERVICE_MODULES = (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2, access_pb2)
-
-
 def all_methods():
-    return [m for mod in SERVICE_MODULES for s in mod.DESCRIPTOR.services_by_name.values() for m in s.methods]
+    return rpc_methods()
 
 
 def test_the_method_table_covers_every_rpc():
     names = {m.full_name for m in all_methods()}
     assert names == set(METHODS), names ^ set(METHODS)
-    assert len(request_descriptors()) == len(names)
+    services = {s.full_name for mod in (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2, access_pb2)
+                for s in mod.DESCRIPTOR.services_by_name.values()}
+    assert {m.containing_service.full_name for m in all_methods()} == services
 
 
 def test_anonymous_callers_are_refused_everywhere_but_health_and_reflection(secured):
@@ -402,3 +401,29 @@ def test_cli_prints_tokens_alone_and_workers_use_them(tmp_path, auth_file):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+def test_malformed_credentials_and_mixed_requests_are_refused(secured, db_path):
+    running, clients, _tokens = secured
+    alice, bob, anonymous = clients["alice"], clients["bob"], clients["anonymous"]
+    for header in ("Basic YWxpY2U6eA==", "Bearer", "Bearer ", "Bearer torc_u_not-a-token", "Bearer " + "x" * 6000,
+                   "Bearer torc_w_" + "y" * 43):
+        code = code_of(lambda: anonymous.server.Ping(spb.PingRequest(), metadata=[("authorization", header)],
+                                                     timeout=5))
+        assert code == UNAUTH, (header, code)
+    w = bobs_world(bob)
+    mine = alice.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(
+        name="mine", jobs=[c.JobSpec(name="a", command="true")]))).workflow.id
+    run = alice.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=mine)).run_id
+    my_job = alice.job.ListJobs(jpb.ListJobsRequest(workflow_id=mine)).jobs[0].id
+    before = db_snapshot(db_path)
+    # A batch of completions with one of bob's jobs among alice's: refused whole.
+    mixed = kpb.CompleteJobsRequest(completions=[
+        kpb.CompleteJobRequest(job_id=my_job, status=S.JOB_STATUS_COMPLETED, run_id=run),
+        kpb.CompleteJobRequest(job_id=w["job"], status=S.JOB_STATUS_COMPLETED, run_id=w["run"])])
+    assert refused_code(lambda: alice.worker.CompleteJobs(mixed)) == NOT_FOUND
+    # An AddJobs stream that turns to bob's workflow after a message for alice's own.
+    stream = iter([wpb.AddJobsRequest(workflow_id=mine, jobs=[c.JobSpec(name="ok", command="true")]),
+                   wpb.AddJobsRequest(workflow_id=w["wf"], jobs=[c.JobSpec(name="evil", command="id")])])
+    assert refused_code(lambda: alice.workflow.AddJobs(stream)) in (NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
+    assert db_snapshot(db_path) == before

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Callable
 
 from .. import store
 from ..errors import InvalidArgument
@@ -39,20 +40,12 @@ class Runs:
             InvalidArgument: A dependency cycle (through any kind of edge),
                 naming jobs on it; nothing is changed.
         """
-        core = self._core
-        with core.write_lock:
-            with core.transaction() as tx:
-                wf = core.workflow(tx.conn, workflow_id)
-                state, rows = self.initialize_locked(tx, workflow_id, only_uninitialized,
-                                                     keep_live_claims=True)
-                tx.event(workflow_id, "workflow_initialized", Severity.INFO, run_id=wf.run_id,
-                         only_uninitialized=only_uninitialized)
-                complete = state.is_complete()
-                if complete:
-                    core.complete_event(tx, workflow_id, wf.run_id, state)
-            core.install_state_locked(workflow_id, state)
-            core.announce_locked(workflow_id, rows, complete)
-        return outcome(wf.run_id, state)
+        def same_run(tx: Tx) -> int:
+            return self._core.workflow(tx.conn, workflow_id).run_id
+
+        run_id, state = self._initialize(workflow_id, same_run, only_uninitialized, True,
+                                         "workflow_initialized", {"only_uninitialized": only_uninitialized})
+        return outcome(run_id, state)
 
     def start_workflow(self, workflow_id: int, rerun_all: bool = False) -> InitializeOutcome:
         """Clear a cancel, bump run_id and initialize, in one transaction.
@@ -61,27 +54,39 @@ class Runs:
         depends on them) run again; rerun_all first returns every job that is
         not disabled to uninitialized.
         """
-        core = self._core
-        with core.write_lock:
-            with core.transaction() as tx:
-                core.workflow(tx.conn, workflow_id)
-                if rerun_all:
-                    store.reset_all_jobs(tx.conn, workflow_id)
-                run_id = store.start_run(tx.conn, workflow_id)
-                state, rows = self.initialize_locked(tx, workflow_id, True)
-                tx.event(workflow_id, "workflow_started", Severity.INFO, run_id=run_id,
-                         rerun_all=rerun_all)
-                complete = state.is_complete()
-                if complete:
-                    core.complete_event(tx, workflow_id, run_id, state)
-            core.install_state_locked(workflow_id, state)
-            core.announce_locked(workflow_id, rows, complete)
+        def next_run(tx: Tx) -> int:
+            self._core.workflow(tx.conn, workflow_id)
+            if rerun_all:
+                store.reset_all_jobs(tx.conn, workflow_id)
+            return store.start_run(tx.conn, workflow_id)
+
+        run_id, state = self._initialize(workflow_id, next_run, True, False, "workflow_started",
+                                         {"rerun_all": rerun_all})
         result = outcome(run_id, state)
         log.info(
             "workflow %d started: run %d, %d ready, %d blocked",
             workflow_id, run_id, result.num_ready, result.num_blocked,
         )
         return result
+
+    def _initialize(self, workflow_id: int, prepare: Callable[[Tx], int], only_uninitialized: bool,
+                    keep_live_claims: bool, event_type: str, event: dict) -> tuple[int, WorkflowState]:
+        """One transaction: prepare (returns the run id), initialize, the
+        event (and workflow_complete when nothing is left); then the new state
+        is installed and its ready jobs announced."""
+        core = self._core
+        with core.write_lock:
+            with core.transaction() as tx:
+                run_id = prepare(tx)
+                state, rows = self.initialize_locked(tx, workflow_id, only_uninitialized,
+                                                     keep_live_claims=keep_live_claims)
+                tx.event(workflow_id, event_type, Severity.INFO, run_id=run_id, **event)
+                complete = state.is_complete()
+                if complete:
+                    core.complete_event(tx, workflow_id, run_id, state)
+            core.install_state_locked(workflow_id, state)
+            core.announce_locked(workflow_id, rows, complete)
+        return run_id, state
 
     @staticmethod
     def initialize_locked(

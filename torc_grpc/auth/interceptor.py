@@ -227,39 +227,29 @@ class AuthInterceptor(grpc.ServerInterceptor):
         return request
 
 
+#: Handler kind -> (whether the request is a client stream, the handler factory).
+_KINDS = (
+    ("unary_unary", False, grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", False, grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", True, grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", True, grpc.stream_stream_rpc_method_handler),
+)
+
+
 def _wrap(handler: grpc.RpcMethodHandler, admit: Callable) -> grpc.RpcMethodHandler:
     """The same handler, with `admit` run on the decoded request first."""
-    if handler.unary_unary is not None:
-        inner = handler.unary_unary
-
-        def unary_unary(request, context):
-            return inner(admit(request, context, False), context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            unary_unary, handler.request_deserializer, handler.response_serializer)
-    if handler.unary_stream is not None:
-        inner_us = handler.unary_stream
-
-        def unary_stream(request, context):
-            return inner_us(admit(request, context, False), context)
-
-        return grpc.unary_stream_rpc_method_handler(
-            unary_stream, handler.request_deserializer, handler.response_serializer)
-    if handler.stream_unary is not None:
-        inner_su = handler.stream_unary
-
-        def stream_unary(request_iterator, context):
-            return inner_su(_Checked(admit, request_iterator, context), context)
-
-        return grpc.stream_unary_rpc_method_handler(
-            stream_unary, handler.request_deserializer, handler.response_serializer)
-    inner_ss = handler.stream_stream
-
-    def stream_stream(request_iterator, context):
-        return inner_ss(_Checked(admit, request_iterator, context), context)
-
-    return grpc.stream_stream_rpc_method_handler(
-        stream_stream, handler.request_deserializer, handler.response_serializer)
+    for kind, streaming, make in _KINDS:
+        inner = getattr(handler, kind)
+        if inner is None:
+            continue
+        if streaming:
+            def behavior(request_iterator, context, inner=inner):
+                return inner(_Checked(admit, request_iterator, context), context)
+        else:
+            def behavior(request, context, inner=inner):
+                return inner(admit(request, context, False), context)
+        return make(behavior, handler.request_deserializer, handler.response_serializer)
+    raise ValueError("a handler without a behavior")
 
 
 class _Checked:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from torc_core.access import Caller
+from torc_core.access import Caller, acting
 from torc_core.engine import Engine
 from torc_core.tokens import WORKER_PREFIX, digest, new_token
 
@@ -13,19 +13,14 @@ from ..auth import current_caller
 from ..boundary import DEFAULT, Boundary
 from ..errors import translate_errors
 
-#: The caller when the server runs without authentication (a trusted, local setup).
-NO_AUTH = Caller("", is_admin=True)
-
-
 def _by() -> Caller:
-    return current_caller() or NO_AUTH
+    return acting(current_caller())
 
 
 class AccessServiceServicer(pb_grpc.AccessServiceServicer):
     def __init__(self, engine: Engine, boundary: Boundary = DEFAULT) -> None:
         self.engine = engine
         self.boundary = boundary
-        self.validator = boundary.validator
 
     @translate_errors
     def WhoAmI(self, request, context):

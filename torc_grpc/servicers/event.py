@@ -17,7 +17,6 @@ class EventServiceServicer(pb_grpc.EventServiceServicer):
     def __init__(self, engine: Engine, boundary: Boundary = DEFAULT) -> None:
         self.engine = engine
         self.boundary = boundary
-        self.validator = boundary.validator
 
     @translate_errors
     def ListEvents(self, request, context):

@@ -15,7 +15,6 @@ class JobServiceServicer(pb_grpc.JobServiceServicer):
     def __init__(self, engine: Engine, boundary: Boundary = DEFAULT) -> None:
         self.engine = engine
         self.boundary = boundary
-        self.validator = boundary.validator
 
     @translate_errors
     def GetJob(self, request, context):

@@ -19,7 +19,6 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
     def __init__(self, engine: Engine, boundary: Boundary = DEFAULT) -> None:
         self.engine = engine
         self.boundary = boundary
-        self.validator = boundary.validator
 
     @translate_errors
     def RegisterComputeNode(self, request, context):

@@ -17,7 +17,6 @@ class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
     def __init__(self, engine: Engine, boundary: Boundary = DEFAULT) -> None:
         self.engine = engine
         self.boundary = boundary
-        self.validator = boundary.validator
 
     @translate_errors
     def CreateWorkflow(self, request, context):
