@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .slurm.models import ActionSpec, SchedulerSpec, SlurmSettings
+
 
 class JobStatus(enum.IntEnum):
     """Torc's job status codes (docs/architecture.md, Torc compatibility)."""
@@ -163,6 +165,8 @@ class JobSpec:
     failure_handler: str = ""
     invocation_script: str = ""
     disabled: bool = False
+    #: Name of one of the workflow's slurm_schedulers ("" = any worker).
+    scheduler: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,9 @@ class WorkflowSpec:
     failure_handlers: tuple[FailureHandlerSpec, ...] = ()
     #: Access groups linked at creation (torc's access_groups); each must exist.
     access_groups: tuple[str, ...] = ()
+    slurm_schedulers: tuple[SchedulerSpec, ...] = ()
+    actions: tuple[ActionSpec, ...] = ()
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
 
 
 @dataclass(frozen=True)
@@ -360,6 +367,8 @@ class ComputeNodeSpec:
     resources: Resources = Resources()
     scheduler_config_id: Optional[int] = None
     compute_node_type: str = "local"
+    #: SLURM_JOB_ID of the allocation the worker runs in ("" = none).
+    slurm_job_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -386,6 +395,8 @@ class ClaimEnd(enum.Enum):
 class ClaimOutcome:
     jobs: tuple
     end: ClaimEnd = ClaimEnd.NONE
+    #: Fired run_commands actions wait for a worker (ClaimActions).
+    actions_pending: bool = False
 
     @property
     def reason(self) -> str:

@@ -32,9 +32,10 @@ path and declare the job's input/output file (hence implicit dependencies);
 ${user_data.input.NAME} / ${user_data.output.NAME} do the same for user
 data and become the name.
 
-Keys of torc features this server does not run (Slurm schedulers, actions,
-resource monitoring) are accepted and reported in `LoadedSpec.ignored`; any
-other unknown key is an error. Every error names the file and the item.
+slurm_schedulers, slurm_defaults, actions and a job's scheduler are read by
+spec_slurm.py (docs/slurm.md). Keys of torc features this server does not run
+(resource monitoring, ...) are accepted and reported in `LoadedSpec.ignored`;
+any other unknown key is an error. Every error names the file and the item.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from .models import (
     WorkflowSpec,
 )
 from .name_patterns import PatternError, matching
+from . import spec_slurm
 from .parameters import SpecError, combinations, parameter_values, substitute
 from .spec_keys import ALIASES, JOB_IGNORED, JOB_KEYS, LIST_FIELDS, REGEX_FIELDS, TOP_IGNORED, TOP_KEYS
 from .units import parse_memory, parse_runtime
@@ -128,6 +130,7 @@ class _Parser:
         self.source = source
         self.ignored: list[str] = []
         self.shared: dict[str, Any] = {}
+        self.scheduler_names: set[str] = set()
 
     def _where(self, kind: str, index: int, item: Any) -> str:
         name = item.get("name") if isinstance(item, dict) else None
@@ -146,6 +149,8 @@ class _Parser:
         files = self._expand_named("files", data, ("name", "path"), self._file)
         user_data = self._expand_named("user_data", data, ("name",), self._user_data)
         paths = {f.name: f.path for f in files}
+        schedulers = spec_slurm.schedulers(data, self.source)
+        self.scheduler_names = {s.name for s in schedulers}
         jobs = self._jobs(data, paths, {u.name for u in user_data})
         self._check_references(jobs, files, user_data, resources, handlers)
         spec = WorkflowSpec(
@@ -154,6 +159,8 @@ class _Parser:
             jobs=tuple(_in_dependency_order(jobs, self.source)), env=self._env(data.get("env"), self.source),
             jobs_sort_method=str(data.get("jobs_sort_method") or ""), failure_handlers=tuple(handlers),
             access_groups=tuple(_names(data.get("access_groups"), self.source, "access_groups")),
+            slurm_schedulers=schedulers, slurm=spec_slurm.settings(data, self.source),
+            actions=spec_slurm.actions(data, self.source, [j.name for j in jobs], self.scheduler_names),
         )
         return LoadedSpec(spec, self.ignored)
 
@@ -317,6 +324,7 @@ class _Parser:
         one["resource_requirements"] = sub(job.get("resource_requirements") or "")
         one["label"] = sub(job.get("label") or "")
         one["failure_handler"] = str(job.get("failure_handler") or "")
+        one["scheduler"] = spec_slurm.job_scheduler(job, where, self.scheduler_names)
         one["env"] = {k: sub(v) for k, v in self._env(job.get("env"), where).items()}
         flag = job.get("cancel_on_blocking_job_failure")
         one["cancel_on_blocking_job_failure"] = True if flag is None else bool(flag)
@@ -338,7 +346,7 @@ class _Parser:
             cancel_on_blocking_job_failure=job["cancel_on_blocking_job_failure"],
             supports_termination=job["supports_termination"], priority=job["priority"], label=job["label"],
             env=job["env"], failure_handler=job["failure_handler"], invocation_script=job["invocation_script"],
-            disabled=job["disabled"],
+            disabled=job["disabled"], scheduler=job["scheduler"],
         )
 
     def _check_references(self, jobs, files, user_data, resources, handlers) -> None:
@@ -365,7 +373,7 @@ class _Parser:
 
 #: Fields of a job that several parameter values may not silently collapse into one.
 _SINGLE_FIELDS = ("command", "invocation_script", "resource_requirements", "label", "env", "priority",
-                  "failure_handler")
+                  "failure_handler", "scheduler")
 
 
 def _merge_expansion(job: dict, again: dict, combo: dict, where: str) -> None:

@@ -14,6 +14,9 @@ from torc_core.errors import TorcError
 
 from .cli_security import add_parsers as add_security_parsers
 from .cli_security import client_args, client_auth
+from .cli_slurm import add_parsers as add_slurm_parsers
+from .cli_slurm import add_serve_args as add_slurm_serve_args
+from .cli_slurm import slurm_config
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -36,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_client_ca=args.tls_client_ca,
         insecure=args.insecure,
         max_streams_per_user=args.max_streams_per_user,
+        slurm=slurm_config(args),
     )
     return serve(config)
 
@@ -63,7 +67,11 @@ def _worker_config(args: argparse.Namespace, target: str = "", workflow_id: int 
 
     config = WorkerConfig(target=target, workflow_id=workflow_id, label=args.label,
                           output_dir=args.output_dir, wait_seconds=args.wait,
-                          idle_timeout=args.idle_timeout, term_grace=args.term_grace)
+                          idle_timeout=args.idle_timeout, term_grace=args.term_grace,
+                          termination_margin=args.termination_margin, on_signal=args.on_signal,
+                          max_parallel_jobs=args.max_parallel_jobs,
+                          scheduler_config_id=args.scheduler_config_id,
+                          strict_scheduler_match=args.strict_scheduler_match)
     if args.cpus:
         config.num_cpus = args.cpus
     if args.memory:
@@ -99,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace) -> int:
     from . import commands
 
-    loaded = commands.read_spec(args.spec)
+    loaded = commands.read_spec(args.spec, output_dir=args.output_dir)
     if args.start:
         commands.check_inputs(loaded.spec, args.force)
     stubs = commands.connect(args.server, client_auth(args))
@@ -209,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-streams-per-user", type=int, default=0,
                        help="streams one user may hold (default: half of --max-streams)")
     serve.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls may finish on shutdown")
+    add_slurm_serve_args(serve)
     serve.set_defaults(func=_serve, default_log="INFO")
 
     worker = sub.add_parser(
@@ -243,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("spec", help="workflow spec file (.yaml, .yml, .json, .json5)")
     submit.add_argument("--start", action="store_true", help="also start it (checks that input files exist)")
     submit.add_argument("--force", action="store_true", help="with --start: start even if input files are missing")
+    submit.add_argument("--output-dir", default="torc_output",
+                        help="where Slurm allocations (serve --slurm) write their logs and jobs their "
+                        "outputs (default: ./torc_output, made absolute)")
     submit.set_defaults(func=_submit, default_log="WARNING")
 
     def client(name: str, help_text: str):
@@ -270,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--failed-only", action="store_true", help="only failed/canceled jobs and what depends on them")
     reset.add_argument("--force", action="store_true", help="even while jobs are running")
     add_security_parsers(sub, _server_arg)
+    add_slurm_parsers(sub, _server_arg)
     return parser
 
 
@@ -299,6 +312,19 @@ def _worker_args(cmd: argparse.ArgumentParser) -> None:
                      "(default: 10; keep it under Slurm's KillWait, 30 s by default)")
     cmd.add_argument("--idle-timeout", type=float, default=0.0,
                      help="stop after this many seconds with nothing to run (default: never)")
+    cmd.add_argument("--termination-margin", type=float, default=30.0,
+                     help="stop claiming and terminate running jobs this many seconds before the end "
+                     "time (at most a tenth of the time there is; default: 30)")
+    cmd.add_argument("--on-signal", choices=("terminate", "release"), default="terminate",
+                     help="SIGTERM/SIGINT: report running jobs TERMINATED (default), or release them "
+                     "to the server, which fails them with -128 so failure handlers apply (the "
+                     "allocator's workers: scancel, preemption)")
+    cmd.add_argument("--max-parallel-jobs", type=int, default=0,
+                     help="most jobs running at once (default: as resources allow)")
+    cmd.add_argument("--scheduler-config-id", type=int, default=None,
+                     help="the scheduler this worker's allocation came from: claims prefer its jobs")
+    cmd.add_argument("--strict-scheduler-match", action="store_true",
+                     help="with --scheduler-config-id: never take jobs routed to another scheduler")
     cmd.add_argument("--output-dir", default="torc_output", help="where job stdout/stderr go (default: torc_output)")
     cmd.add_argument("--wait", type=float, default=60.0,
                      help="longest wait for news from the server before claiming again (default: 60)")

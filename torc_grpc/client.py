@@ -34,6 +34,7 @@ from ._pb import (
     event_pb2_grpc,
     job_pb2_grpc,
     server_pb2_grpc,
+    slurm_pb2_grpc,
     worker_pb2,
     worker_pb2_grpc,
     workflow_pb2_grpc,
@@ -53,6 +54,7 @@ class Stubs:
     event: event_pb2_grpc.EventServiceStub
     server: server_pb2_grpc.ServerServiceStub
     access: access_pb2_grpc.AccessServiceStub
+    slurm: slurm_pb2_grpc.SlurmServiceStub
 
     @classmethod
     def connect(cls, target: str, options: Optional[list] = None,
@@ -68,6 +70,7 @@ class Stubs:
             event_pb2_grpc.EventServiceStub(channel),
             server_pb2_grpc.ServerServiceStub(channel),
             access_pb2_grpc.AccessServiceStub(channel),
+            slurm_pb2_grpc.SlurmServiceStub(channel),
         )
 
 

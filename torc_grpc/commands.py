@@ -6,6 +6,9 @@ Every command talks to a server over gRPC, the same way any client would;
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 import sys
 import time
 from dataclasses import dataclass
@@ -44,10 +47,15 @@ def connect(target: str, auth: Optional[ClientAuth] = None) -> Stubs:
                          auth=auth)
 
 
-def read_spec(path: str, out: TextIO = sys.stderr) -> LoadedSpec:
+def read_spec(path: str, out: TextIO = sys.stderr, output_dir: str = "") -> LoadedSpec:
+    """Load a spec file (notes about ignored keys go to `out`); output_dir
+    (made absolute) is where Slurm allocations of the workflow write."""
     loaded = load_spec(path)
     for item in loaded.ignored:
         print(f"torc-grpc: note: {item} is accepted but not used by this server", file=out)
+    if output_dir:
+        settings = dataclasses.replace(loaded.spec.slurm, output_dir=os.path.abspath(output_dir))
+        loaded = dataclasses.replace(loaded, spec=dataclasses.replace(loaded.spec, slurm=settings))
     return loaded
 
 

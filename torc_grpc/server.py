@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from torc_core.engine import Engine
+from torc_core.slurm.allocator import Allocator
 
 from . import profiling
 from ._pb import (
@@ -32,6 +33,8 @@ from ._pb import (
     job_pb2_grpc,
     server_pb2,
     server_pb2_grpc,
+    slurm_pb2,
+    slurm_pb2_grpc,
     worker_pb2,
     worker_pb2_grpc,
     workflow_pb2,
@@ -40,11 +43,13 @@ from ._pb import (
 from .auth import AuthInterceptor, Authorizer
 from .boundary import DEFAULT_ANSWER_BYTES, Boundary
 from .pool import ElasticThreadPool
+from .server_slurm import SlurmOptions, build_allocator, check_slurm
 from .servicers import (
     AccessServiceServicer,
     EventServiceServicer,
     JobServiceServicer,
     ServerServiceServicer,
+    SlurmServiceServicer,
     WorkerServiceServicer,
     WorkflowServiceServicer,
 )
@@ -62,6 +67,7 @@ TORC_SERVICES = tuple(
         (event_pb2, "EventService"),
         (server_pb2, "ServerService"),
         (access_pb2, "AccessService"),
+        (slurm_pb2, "SlurmService"),
     )
 )
 
@@ -94,6 +100,7 @@ class ServerConfig:
             certificates signed by this CA (mTLS).
         max_streams_per_user: Streams one user may hold (0 = half of max_streams).
         insecure: Allow a non-loopback address without auth and TLS (trusted networks only).
+        slurm: Run the Slurm allocator (`serve --slurm`; None = off).
     """
 
     db: str = "torc.db"
@@ -114,6 +121,7 @@ class ServerConfig:
     tls_client_ca: str = ""
     max_streams_per_user: int = 0
     insecure: bool = False
+    slurm: Optional[SlurmOptions] = None
 
 
 @dataclass
@@ -126,11 +134,15 @@ class RunningServer:
     pool: ElasticThreadPool
     #: Set when the server authenticates (reload() on SIGHUP).
     authorizer: Optional[Authorizer] = None
+    #: Set with --slurm.
+    allocator: Optional[Allocator] = None
 
     def stop(self, grace: Optional[float] = 5.0) -> None:
         """Drain: NOT_SERVING, end the streams (clients reconnect elsewhere or
         later), refuse new calls, wait for in-flight ones, close."""
         self.health.enter_graceful_shutdown()
+        if self.allocator is not None:
+            self.allocator.stop()
         self.engine.notifier.close()
         self.server.stop(grace).wait()
         self.pool.shutdown(wait=False)
@@ -177,11 +189,18 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
         port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind {config.host}:{config.port}")
+    allocator = None
+    if config.slurm is not None:
+        allocator = build_allocator(config.slurm, engine, config.host, port, authorizer is not None)
+    slurm_pb2_grpc.add_SlurmServiceServicer_to_server(SlurmServiceServicer(engine, allocator, boundary),
+                                                      server)
     server.start()
+    if allocator is not None:
+        allocator.start()
     for name in ("", *TORC_SERVICES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("serving on %s:%d (database %s)", config.host, port, config.db)
-    return RunningServer(server, port, health_servicer, engine, pool, authorizer)
+    return RunningServer(server, port, health_servicer, engine, pool, authorizer, allocator)
 
 
 def _tls(config: ServerConfig) -> grpc.ServerCredentials:
@@ -229,6 +248,10 @@ def serve(config: ServerConfig, ready_line: bool = True) -> int:
         check_secure_default(config)
     except ValueError as exc:
         print(f"torc-grpc serve: {exc}", file=sys.stderr, flush=True)
+        return 2
+    why = check_slurm(config.slurm)
+    if why:
+        print(f"torc-grpc serve: {why}", file=sys.stderr, flush=True)
         return 2
     profile = profiling.start()  # TORC_PROFILE=FILE.json: where the CPU goes (diagnostic)
     engine = Engine(config.db, lease_seconds=config.node_lease)

@@ -25,9 +25,9 @@ from google.protobuf.descriptor import Descriptor
 
 from torc_core.errors import InvalidArgument
 
-from ._pb import access_pb2, event_pb2, job_pb2, server_pb2, worker_pb2, workflow_pb2
+from ._pb import access_pb2, event_pb2, job_pb2, server_pb2, slurm_pb2, worker_pb2, workflow_pb2
 
-_SERVICE_MODULES = (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2, access_pb2)
+_SERVICE_MODULES = (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2, access_pb2, slurm_pb2)
 
 #: Largest id or count anywhere (SQLite integers are 64-bit; leave room for sums).
 MAX_ID = 2**62
@@ -187,6 +187,31 @@ def _env(limits: Limits) -> Check:
     return check
 
 
+def _line(inner: Check) -> Check:
+    """One line of a batch script: no line breaks."""
+    def check(v: str) -> None:
+        inner(v)
+        if "\n" in v or "\r" in v:
+            raise _Bad("has a line break")
+    return check
+
+
+def _options(limits: Limits) -> Check:
+    """sbatch options by name (slurm_defaults): short names, values without NUL or newline."""
+    value_check = _text(limits.invocation_script_bytes)
+
+    def check(v) -> None:
+        if len(v) > 100:
+            raise _Bad("has more than 100 options")
+        for key, value in v.items():
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", key):
+                raise _Bad(f"{key[:40]!r} is not an sbatch option name")
+            value_check(value)
+            if "\n" in value or "\r" in value:
+                raise _Bad("has a line break", f"[{key}]")
+    return check
+
+
 def _each(inner: Check, max_count: int) -> Check:
     def check(v) -> None:
         if len(v) > max_count:
@@ -249,6 +274,22 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         "supports_termination": _none, "disabled": _none, "match_all_exit_codes": _none,
         "only_uninitialized": _none, "rerun_all": _none, "failed_only": _none, "force": _none,
         "all_runs": _none, "strict_scheduler_match": _none,
+        # Slurm and actions (docs/slurm.md)
+        "scheduler": name, "slurm_job_id": _text(64), "output_dir": _text(limits.path_bytes),
+        "account": _line(name), "partition": _line(name), "walltime": _line(_text(64)),
+        "mem": _line(_text(64)), "gres": _line(name), "qos": _line(name), "tmp": _line(_text(64)),
+        "extra": _line(_text(limits.invocation_script_bytes)),
+        "nodes": _int(1, 1_000_000), "ntasks_per_node": _int(0, 1_000_000),
+        "backlog": _int(0, 1000), "max_allocations": _int(0, 100_000),
+        "num_allocations": _int(0, 100), "max_parallel_jobs": _int(0, 10_000_000),
+        "trigger_type": _text(64), "action_type": _text(64), "scheduler_type": _text(64),
+        "trigger_types": _each(_text(64), 16), "action_id": ident,
+        "jobs": names, "commands": _each(_text(limits.command_bytes), 1000),
+        "message": _text(limits.description_bytes),
+        "start_one_worker_per_node": _none, "persistent": _none,
+        "slurm_defaults": _options(limits),
+        "compute_node_expiration_buffer_seconds": _seconds(86400.0),
+        "compute_node_wait_for_new_jobs_seconds": _seconds(86400.0),
     }
     #: Exceptions to the rule of a field name, for one message (none needed yet).
     by_message: dict[tuple[str, str], Check] = {}
@@ -262,6 +303,7 @@ def _counts(limits: Limits) -> dict[str, int]:
         "jobs": per_message, "files": per_message, "user_data": per_message,
         "resource_requirements": per_message, "failure_handlers": per_message,
         "rules": limits.rules_per_handler, "completions": limits.completions_per_call,
+        "slurm_schedulers": 100, "actions": 1000,
     }
 
 

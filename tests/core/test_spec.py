@@ -92,7 +92,8 @@ def test_product_zip_regex_aliases_and_order():
     assert jobs["s_x"].depends_on == ("z_1_u",) and jobs["s_x"].resource_requirements == "r"
     order = [j.name for j in spec.spec.jobs]
     assert order.index("late") > max(order.index(n) for n in jobs if n.startswith("p_"))  # AddJobs order
-    assert spec.ignored == ["inline: slurm_schedulers", "inline: jobs[3] ('s_{m}'): scheduler_name"]
+    assert spec.ignored == []  # slurm_schedulers and a job's scheduler(_name) are read now
+    assert jobs["s_x"].scheduler == "ignored_here" and spec.spec.slurm_schedulers[0].name == "ignored_here"
 
 
 def test_spec_survives_the_proto_round_trip(tmp_path):

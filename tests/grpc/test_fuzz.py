@@ -136,7 +136,7 @@ def fuzzed(tmp_path_factory):
 def call(stubs: Stubs, service, method, request_or_stream) -> None:
     stub = getattr(stubs, {"WorkflowService": "workflow", "JobService": "job", "WorkerService": "worker",
                            "EventService": "event", "ServerService": "server",
-                           "AccessService": "access"}[service.name])
+                           "AccessService": "access", "SlurmService": "slurm"}[service.name])
     rpc = getattr(stub, method.name)
     key = f"{service.name}.{method.name}"
     try:

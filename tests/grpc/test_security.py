@@ -14,7 +14,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from torc_grpc._pb import access_pb2, event_pb2, job_pb2, server_pb2, worker_pb2, workflow_pb2
+from torc_grpc._pb import access_pb2, event_pb2, job_pb2, server_pb2, slurm_pb2, worker_pb2, workflow_pb2
 from torc_grpc._pb import access_pb2 as apb
 from torc_grpc._pb import common_pb2 as c
 from torc_grpc._pb import event_pb2 as epb
@@ -177,7 +177,8 @@ def all_methods():
 def test_the_method_table_covers_every_rpc():
     names = {m.full_name for m in all_methods()}
     assert names == set(METHODS), names ^ set(METHODS)
-    services = {s.full_name for mod in (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2, access_pb2)
+    services = {s.full_name for mod in (workflow_pb2, job_pb2, worker_pb2, event_pb2, server_pb2, access_pb2,
+                                        slurm_pb2)
                 for s in mod.DESCRIPTOR.services_by_name.values()}
     assert {m.containing_service.full_name for m in all_methods()} == services
 

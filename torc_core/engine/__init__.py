@@ -10,6 +10,8 @@ on one core.
     retries.py      failure-handler rules and retry limits
     lifecycle.py    cancel, reset, retry
     access.py       access groups, worker tokens, the authorizer's lookups
+    actions.py      workflow actions: trigger counting, firing, workers' claims
+    allocations.py  Slurm allocations, demand and orphans (for the allocator)
     leases.py       heartbeats, lease expiry
     unblocking.py   the unblocker's batch step, crash recovery
     streams.py      WatchReadyJobs / WatchEvents subscriptions
@@ -24,7 +26,7 @@ the core's retryable StoreBusy here, never an apsw exception.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from .. import store
 from ..errors import TorcError
@@ -46,6 +48,8 @@ from ..models import (
 )
 from ..notifier import EventSubscription, Notifier, ReadySubscription
 from .access import Access
+from .actions import ActionRuns, ActionTriggers
+from .allocations import Allocations
 from .claims import AnswerFits, Claims
 from .completion import Completer, CompletionOutcome
 from .core import EngineCore
@@ -93,12 +97,15 @@ class Engine:
         self._core = core
         self._reads = Reads(core)
         self._definitions = Definitions(core)
-        self._runs = Runs(core)
+        self._triggers = ActionTriggers(core)
+        self._runs = Runs(core, self._triggers)
         self._claims = Claims(core, self._reads)
         self._completer = Completer(core)
         self._lifecycle = Lifecycle(core, self._runs, self._reads)
         self._leases = Leases(core, self._completer)
-        self._unblocking = Unblocking(core)
+        self._unblocking = Unblocking(core, self._triggers)
+        self._actions = ActionRuns(core)
+        self._allocations = Allocations(core, self._leases, self._reads)
         self._streams = Streams(core)
         self._access = Access(core)
         core.unblocker.start(self._unblocking.process)
@@ -263,6 +270,23 @@ class Engine:
     def access(self) -> Access:
         """Groups, worker tokens and the lookups of the transport's authorizer."""
         return self._access
+
+    # ------------------------------------------------------------ actions and Slurm
+    @property
+    def actions(self) -> ActionRuns:
+        """Fired run_commands actions, for workers."""
+        return self._actions
+
+    @property
+    def slurm(self) -> Allocations:
+        """Schedulers, demand and allocation records, for the Slurm allocator."""
+        return self._allocations
+
+    def enable_slurm(self, listener: Callable[[int], None]) -> None:
+        """`serve --slurm`: workflows may need Slurm; `listener(workflow_id)` is
+        called after a commit that fired one of its schedule_nodes actions."""
+        self._core.slurm_enabled = True
+        self._core.slurm_listener = listener
 
     # ------------------------------------------------------------ streams
     @_busy

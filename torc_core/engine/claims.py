@@ -30,6 +30,7 @@ from ..models import (
 )
 from ..notifier import Shape
 from ..resources import Capacity
+from .allocations import link_node_locked
 from .core import EngineCore, StatusChange
 from .reads import Reads
 from .state import Cancel, WorkflowState
@@ -109,7 +110,10 @@ class Claims:
                 tx.conn, spec, tx.received, time.time() + core.lease_seconds
             )
             tx.event(spec.workflow_id, "compute_node_registered", Severity.INFO,
-                     compute_node_id=node_id, hostname=spec.hostname, pid=spec.pid)
+                     compute_node_id=node_id, hostname=spec.hostname, pid=spec.pid,
+                     slurm_job_id=spec.slurm_job_id)
+            if spec.slurm_job_id:
+                link_node_locked(tx, spec.workflow_id, node_id, spec.slurm_job_id)
         return node_id
 
     def claim_jobs(self, req: ClaimRequest, answer_fits: Optional[AnswerFits] = None,
@@ -170,13 +174,13 @@ class Claims:
                 if node:
                     core.notifier.node_claimed(workflow_id, node, spec.still_free(jobs))
                 if jobs:
-                    return ClaimOutcome(tuple(jobs))
+                    return ClaimOutcome(tuple(jobs), actions_pending=workflow_id in core.pending_actions)
                 if state.is_complete():
-                    return ClaimOutcome((), ClaimEnd.WORKFLOW_COMPLETE)
+                    return ClaimOutcome((), ClaimEnd.WORKFLOW_COMPLETE, workflow_id in core.pending_actions)
                 seen = state.version
             remaining = deadline - time.monotonic()
             if remaining <= 0 or (cancel is not None and cancel.is_set()):
-                return ClaimOutcome((), ClaimEnd.NONE_FIT)
+                return ClaimOutcome((), ClaimEnd.NONE_FIT, workflow_id in core.pending_actions)
             state.wait_for_change(seen, remaining, cancel)  # no lock held while waiting
 
     def _claim_locked(

@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Iterator, NamedTuple, Optional, Sequence
+from typing import Callable, Iterator, NamedTuple, Optional, Sequence
 
 from .. import store
 from ..errors import InvalidArgument, InvalidTransition, NotFound, Unavailable
@@ -95,6 +95,7 @@ class Tx:
         handoff: Complete jobs for the unblocker.
         retried: Job id -> recovery script of the failure-handler rule that
             retried it ("" for none).
+        callbacks: Called after the commit (e.g. waking the Slurm allocator).
     """
 
     def __init__(self, conn: Connection, notifier: Notifier) -> None:
@@ -106,6 +107,7 @@ class Tx:
         self.requeued: list[Requeued] = []
         self.handoff: list[Handoff] = []
         self.retried: dict[int, str] = {}
+        self.callbacks: list[Callable[[], None]] = []
 
     @property
     def received(self) -> str:
@@ -158,6 +160,16 @@ class EngineCore:
         #: Turns completions into ready jobs off the request path; its thread
         #: is started by Engine with the unblocking step.
         self.unblocker = Unblocker(unblock_interval)
+        #: `serve --slurm`: workflows may need Slurm (schedule_nodes actions,
+        #: jobs routed to a scheduler); otherwise they are refused at submit.
+        self.slurm_enabled = False
+        #: Called (after the commit) with a workflow id when one of its
+        #: schedule_nodes actions fired, or its work ended: the allocator's wake-up.
+        self.slurm_listener: Optional[Callable[[int], None]] = None
+        #: workflow id -> whether it has actions (looked up once).
+        self.has_actions: dict[int, bool] = {}
+        #: Workflows with fired run_commands actions a worker should claim.
+        self.pending_actions: set[int] = set()
 
     # ------------------------------------------------------------ connections
     def reader(self) -> Connection:
@@ -268,6 +280,8 @@ class EngineCore:
             state.notify()
             self.announce_locked(wf_id, rows, False)
         self.unblocker.submit(tx.handoff)
+        for callback in tx.callbacks:
+            callback()
 
     # ------------------------------------------------------------ news
     def announce_locked(self, workflow_id: int, rows: Sequence[ReadyRow], complete: bool) -> None:

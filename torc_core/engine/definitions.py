@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable, Optional
 
-from .. import store
+from .. import define_slurm, store
 from ..define import (
     DEFAULT_RESOURCES,
     NameMaps,
@@ -53,6 +53,7 @@ class Definitions:
         if not spec.name.strip():
             raise InvalidArgument("workflow name is empty")
         sort_method = check_sort_method(spec.jobs_sort_method)
+        define_slurm.check(spec, core.slurm_enabled)
         with core.write_lock, core.transaction() as tx:
             wf_id = store.insert_workflow(
                 tx.conn, spec.name, spec.user, spec.description, now_iso(), sort_method, dict(spec.env)
@@ -66,7 +67,10 @@ class Definitions:
                 resource_requirements=resources, files=spec.files, user_data=spec.user_data,
                 failure_handlers=spec.failure_handlers,
             )
-            ids = write_jobs(tx.conn, wf_id, spec.jobs, names, written)
+            jobs = define_slurm.write_schedulers(tx.conn, wf_id, spec)
+            ids = write_jobs(tx.conn, wf_id, jobs, names, written)
+            define_slurm.write_actions(tx.conn, wf_id, spec.actions, dict(zip((j.name for j in jobs), ids)))
+            core.has_actions[wf_id] = bool(spec.actions)
             for group_name in spec.access_groups:
                 group = store.group_by_name(tx.conn, group_name)
                 if group is None:
@@ -120,7 +124,9 @@ class Definitions:
                         resource_requirements=batch.resource_requirements, files=batch.files,
                         user_data=batch.user_data, failure_handlers=batch.failure_handlers,
                     )
-                    write_jobs(tx.conn, workflow_id, batch.jobs, names, step)
+                    jobs = define_slurm.route_added_jobs(tx.conn, workflow_id, batch.jobs,
+                                                         core.slurm_enabled)
+                    write_jobs(tx.conn, workflow_id, jobs, names, step)
                     core.drop_state_locked(workflow_id)
                 for kind, ids in step.ids.items():  # only ids that were committed
                     written.add(kind, ids)

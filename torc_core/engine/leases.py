@@ -78,7 +78,7 @@ class Leases:
         with core.write_lock, core.transaction() as tx:
             expired = store.expired_nodes(tx.conn, now)
             for node in expired:
-                self._release_locked(tx, node.id, node.workflow_id, node.hostname, now,
+                self.release_locked(tx, node.id, node.workflow_id, node.hostname, now,
                                      "compute_node_expired")
         for node in expired:
             log.warning("workflow %d: compute node %d missed its lease: jobs given back",
@@ -101,14 +101,14 @@ class Leases:
             lease = _lease(tx, compute_node_id)
             if not lease.is_active:
                 return [], []
-            released = self._release_locked(tx, compute_node_id, lease.workflow_id, lease.hostname,
+            released = self.release_locked(tx, compute_node_id, lease.workflow_id, lease.hostname,
                                             time.time(), "compute_node_deregistered")
         log.info("workflow %d: compute node %d deregistered (%d claims given back, %d running "
                  "jobs failed)", lease.workflow_id, compute_node_id, len(released[0]),
                  len(released[1]))
         return released
 
-    def _release_locked(self, tx: Tx, node_id: int, workflow_id: int, hostname: str, now: float,
+    def release_locked(self, tx: Tx, node_id: int, workflow_id: int, hostname: str, now: float,
                         event_type: str) -> tuple[list[int], list[int]]:
         """Deactivate a node: its pending jobs back to READY, its running jobs
         failed with ORPHAN_RETURN_CODE through the normal completion write."""

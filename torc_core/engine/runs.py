@@ -17,6 +17,7 @@ from ..errors import InvalidArgument
 from ..kernels import Graph
 from ..models import InitializeOutcome, JobStatus, Severity
 from ..store import ReadyRow
+from .actions import ActionTriggers
 from .core import EngineCore, Tx
 from .state import WorkflowState
 
@@ -29,8 +30,9 @@ _CYCLE_NAMES = 20
 class Runs:
     """Initializing and starting workflows."""
 
-    def __init__(self, core: EngineCore) -> None:
+    def __init__(self, core: EngineCore, triggers: ActionTriggers) -> None:
         self._core = core
+        self._triggers = triggers
 
     def initialize_jobs(self, workflow_id: int, only_uninitialized: bool = False) -> InitializeOutcome:
         """Torc's initialize_jobs: implicit edges, cycle check, blocked vs ready.
@@ -84,6 +86,7 @@ class Runs:
                 complete = state.is_complete()
                 if complete:
                     core.complete_event(tx, workflow_id, run_id, state)
+                self._triggers.arm(tx, workflow_id, complete)
             core.install_state_locked(workflow_id, state)
             core.announce_locked(workflow_id, rows, complete)
         return run_id, state

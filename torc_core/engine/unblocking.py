@@ -14,6 +14,7 @@ import logging
 import time
 
 from .. import store
+from .actions import ActionTriggers
 from .core import EngineCore
 from .unblocker import Handoff
 
@@ -23,8 +24,9 @@ log = logging.getLogger("torc_core.engine")
 class Unblocking:
     """The unblocker's step (see module docstring)."""
 
-    def __init__(self, core: EngineCore) -> None:
+    def __init__(self, core: EngineCore, triggers: ActionTriggers) -> None:
         self._core = core
+        self._triggers = triggers
 
     def process(self, workflow_id: int, items: list[tuple[int, int]]) -> None:
         """One batch of one workflow: items are (job_id, status) (unblocker thread)."""
@@ -44,6 +46,8 @@ class Unblocking:
                     store.write_unblocked(tx.conn, ids, ready, canceled)
                     if complete and not was_complete:
                         core.complete_event(tx, workflow_id, wf.run_id, state)
+                    self._triggers.jobs_changed(tx, workflow_id, ready, [*ids, *canceled],
+                                                complete and not was_complete)
                 rows = store.class_rows(core.writer, ready)
                 state.add_ready_rows(rows)
             except BaseException:

@@ -34,6 +34,21 @@ from .access import (
     workflow_members,
     workflow_owner,
 )
+from .actions import (
+    action_by_id,
+    actions,
+    claim_action,
+    count_by_status,
+    count_jobs,
+    fire_due,
+    fired_unclaimed,
+    has_actions,
+    insert_action,
+    node_ran,
+    pending_run_commands,
+    reset_actions,
+    trigger_workflow,
+)
 from .compute_nodes import (
     compute_node_owner,
     compute_node_resources,
@@ -116,8 +131,29 @@ from .workflows import (
     set_canceled,
     start_run,
 )
+from .slurm import (
+    active_nodes_of_slurm_job,
+    allocation_of_slurm_job,
+    allocations,
+    insert_allocation,
+    insert_schedulers,
+    live_allocations,
+    mark_worker_seen,
+    scheduler_by_id,
+    scheduler_by_name,
+    schedulers,
+    set_breaker,
+    set_node_slurm_job,
+    set_slurm_settings,
+    slurm_settings,
+    update_allocation,
+    work_by_class,
+    workflows_with_schedulers,
+)
 
 __all__ = [
+    "action_by_id", "actions", "claim_action", "count_by_status", "count_jobs", "fire_due", "fired_unclaimed", "has_actions", "insert_action", "node_ran", "pending_run_commands", "reset_actions", "trigger_workflow",
+    "active_nodes_of_slurm_job", "allocation_of_slurm_job", "allocations", "insert_allocation", "insert_schedulers", "live_allocations", "mark_worker_seen", "scheduler_by_id", "scheduler_by_name", "schedulers", "set_breaker", "set_node_slurm_job", "set_slurm_settings", "slurm_settings", "update_allocation", "work_by_class", "workflows_with_schedulers",
     "GroupRow", "WorkerTokenRow", "add_member", "delete_group", "group_by_name", "insert_group",
     "insert_worker_token", "job_workflow", "job_workflows", "link_workflow", "list_groups", "node_workflow",
     "remove_member", "revoke_worker_token", "unlink_workflow", "worker_token_by_digest",

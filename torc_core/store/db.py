@@ -122,12 +122,79 @@ CREATE INDEX idx_worker_token_workflow ON worker_token(workflow_id);
 """)
 
 
+def _migration_v5(c: apsw.Connection) -> None:
+    # Slurm schedulers, workflow actions and allocations (docs/slurm.md).
+    c.execute("""
+ALTER TABLE workflow ADD COLUMN slurm_settings TEXT NOT NULL DEFAULT '{}';  -- JSON: SlurmSettings
+ALTER TABLE compute_node ADD COLUMN slurm_job_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX idx_compute_node_slurm_job ON compute_node(slurm_job_id) WHERE slurm_job_id != '';
+CREATE TABLE slurm_scheduler (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    workflow_id INTEGER NOT NULL REFERENCES workflow(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,                   -- JSON: SchedulerSpec
+    failures INTEGER NOT NULL DEFAULT 0,  -- consecutive (the circuit breaker)
+    paused INTEGER NOT NULL DEFAULT 0,
+    retry_after REAL NOT NULL DEFAULT 0,  -- unix seconds
+    message TEXT NOT NULL DEFAULT '',
+    UNIQUE (workflow_id, name)
+);
+CREATE TABLE workflow_action (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    workflow_id INTEGER NOT NULL REFERENCES workflow(id) ON DELETE CASCADE,
+    trigger_type TEXT NOT NULL,
+    action_type TEXT NOT NULL,
+    spec TEXT NOT NULL,                   -- JSON: ActionSpec without its jobs
+    required_triggers INTEGER NOT NULL DEFAULT 1,
+    trigger_count INTEGER NOT NULL DEFAULT 0,
+    fired_at TEXT,                        -- NULL until it fires (again NULL after a rerun)
+    executed INTEGER NOT NULL DEFAULT 0   -- claimed by the allocator or a worker
+);
+CREATE INDEX idx_workflow_action_workflow ON workflow_action(workflow_id, trigger_type);
+-- The jobs an on_jobs_* action waits for; counted once each (per run).
+CREATE TABLE workflow_action_job (
+    action_id INTEGER NOT NULL REFERENCES workflow_action(id) ON DELETE CASCADE,
+    job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+    workflow_id INTEGER NOT NULL REFERENCES workflow(id) ON DELETE CASCADE,
+    counted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (action_id, job_id)
+) WITHOUT ROWID;
+CREATE INDEX idx_workflow_action_job_job ON workflow_action_job(job_id);
+-- Persistent actions: which nodes ran them.
+CREATE TABLE workflow_action_node (
+    action_id INTEGER NOT NULL REFERENCES workflow_action(id) ON DELETE CASCADE,
+    compute_node_id INTEGER NOT NULL,
+    PRIMARY KEY (action_id, compute_node_id)
+) WITHOUT ROWID;
+CREATE TABLE slurm_allocation (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    workflow_id INTEGER NOT NULL REFERENCES workflow(id) ON DELETE CASCADE,
+    scheduler_id INTEGER NOT NULL REFERENCES slurm_scheduler(id) ON DELETE CASCADE,
+    slurm_job_id TEXT NOT NULL,
+    state TEXT NOT NULL,                  -- queued, running, done, failed, canceled
+    source TEXT NOT NULL,                 -- action, allocator, manual
+    num_nodes INTEGER NOT NULL DEFAULT 1,
+    nodes TEXT NOT NULL DEFAULT '',
+    submitted_at TEXT NOT NULL,
+    start_time TEXT NOT NULL DEFAULT '',
+    end_time TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    worker_seen INTEGER NOT NULL DEFAULT 0,
+    worker_token_id INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX idx_slurm_allocation_workflow ON slurm_allocation(workflow_id, id);
+CREATE INDEX idx_slurm_allocation_live ON slurm_allocation(state) WHERE state IN ('queued', 'running');
+CREATE INDEX idx_slurm_allocation_job ON slurm_allocation(slurm_job_id);
+""")
+
+
 #: Migrations keyed by the user_version they produce, applied in order.
 MIGRATIONS: list[tuple[int, Callable[[apsw.Connection], None]]] = [
     (1, _migration_v1),
     (2, _migration_v2),
     (3, _migration_v3),
     (4, _migration_v4),
+    (5, _migration_v5),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -10,6 +10,8 @@ from .torc.v1 import (  # noqa: F401
     job_pb2_grpc,
     server_pb2,
     server_pb2_grpc,
+    slurm_pb2,
+    slurm_pb2_grpc,
     worker_pb2,
     worker_pb2_grpc,
     workflow_pb2,

@@ -65,6 +65,12 @@ METHODS: dict[str, Rule] = {
     "torc.v1.WorkerService.Heartbeat": Rule(P.WORKER, L.NODE, worker_ok=True),
     "torc.v1.WorkerService.DeregisterComputeNode": Rule(P.WORKER, L.NODE, worker_ok=True),
     "torc.v1.WorkerService.WatchReadyJobs": Rule(P.WORKER, L.WORKFLOW, worker_ok=True),
+    "torc.v1.WorkerService.ClaimActions": Rule(P.WORKER, L.WORKFLOW, worker_ok=True),
+    "torc.v1.WorkerService.CompleteAction": Rule(P.WORKER, L.NODE, worker_ok=True),
+    # SlurmService
+    "torc.v1.SlurmService.ListAllocations": READ,
+    "torc.v1.SlurmService.ScheduleNodes": OPERATE,
+    "torc.v1.SlurmService.CancelAllocations": OPERATE,
     # EventService
     "torc.v1.EventService.ListEvents": READ,
     "torc.v1.EventService.WatchEvents": READ,

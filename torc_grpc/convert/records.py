@@ -34,6 +34,7 @@ from torc_core.models import (
     WorkflowStatus,
 )
 
+from . import slurm
 from .._pb import common_pb2 as c_pb
 from .._pb import workflow_pb2 as wf_pb
 
@@ -113,6 +114,7 @@ def job_spec_from_pb(pb: c_pb.JobSpec) -> JobSpec:
         failure_handler=pb.failure_handler,
         invocation_script=pb.invocation_script,
         disabled=pb.disabled,
+        scheduler=pb.scheduler,
     )
 
 
@@ -129,6 +131,9 @@ def workflow_spec_from_pb(pb: c_pb.WorkflowSpec) -> WorkflowSpec:
         jobs_sort_method=pb.jobs_sort_method,
         failure_handlers=tuple(failure_handler_spec_from_pb(h) for h in pb.failure_handlers),
         access_groups=tuple(pb.access_groups),
+        slurm_schedulers=tuple(slurm.scheduler_spec_from_pb(x) for x in pb.slurm_schedulers),
+        actions=tuple(slurm.action_spec_from_pb(a) for a in pb.actions),
+        slurm=slurm.settings_from_pb(pb),
     )
 
 
@@ -294,6 +299,7 @@ def compute_node_spec_from_pb(pb) -> ComputeNodeSpec:
         resources=resources_from_pb(pb.resources),
         scheduler_config_id=_opt(pb, "scheduler_config_id"),
         compute_node_type=pb.compute_node_type,
+        slurm_job_id=pb.slurm_job_id,
     )
 
 
@@ -343,7 +349,7 @@ def job_spec_to_pb(j: JobSpec) -> c_pb.JobSpec:
         cancel_on_blocking_job_failure=j.cancel_on_blocking_job_failure,
         supports_termination=j.supports_termination, priority=j.priority, label=j.label,
         env=j.env, failure_handler=j.failure_handler, invocation_script=j.invocation_script,
-        disabled=j.disabled,
+        disabled=j.disabled, scheduler=j.scheduler,
     )
     if j.scheduler_id is not None:
         pb.scheduler_id = j.scheduler_id
@@ -352,7 +358,7 @@ def job_spec_to_pb(j: JobSpec) -> c_pb.JobSpec:
 
 def workflow_spec_to_pb(s: WorkflowSpec, with_jobs: bool = True) -> c_pb.WorkflowSpec:
     """A WorkflowSpec for CreateWorkflow; with_jobs=False leaves the jobs to AddJobs."""
-    return c_pb.WorkflowSpec(
+    pb = c_pb.WorkflowSpec(
         name=s.name, user=s.user, description=s.description,
         resource_requirements=[resource_requirements_spec_to_pb(r) for r in s.resource_requirements],
         files=[c_pb.FileSpec(name=f.name, path=f.path) for f in s.files],
@@ -361,4 +367,8 @@ def workflow_spec_to_pb(s: WorkflowSpec, with_jobs: bool = True) -> c_pb.Workflo
         env=s.env, jobs_sort_method=s.jobs_sort_method,
         failure_handlers=[failure_handler_spec_to_pb(h) for h in s.failure_handlers],
         access_groups=list(s.access_groups),
+        slurm_schedulers=[slurm.scheduler_spec_to_pb(x) for x in s.slurm_schedulers],
+        actions=[slurm.action_spec_to_pb(a) for a in s.actions],
     )
+    slurm.settings_into_pb(s.slurm, pb)
+    return pb

@@ -4,6 +4,7 @@ from .access import AccessServiceServicer
 from .event import EventServiceServicer
 from .job import JobServiceServicer
 from .server import ServerServiceServicer
+from .slurm import SlurmServiceServicer
 from .worker import WorkerServiceServicer
 from .workflow import WorkflowServiceServicer
 
@@ -12,6 +13,7 @@ __all__ = [
     "EventServiceServicer",
     "JobServiceServicer",
     "ServerServiceServicer",
+    "SlurmServiceServicer",
     "WorkerServiceServicer",
     "WorkflowServiceServicer",
 ]

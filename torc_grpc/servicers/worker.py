@@ -11,6 +11,7 @@ from .._pb import worker_pb2 as pb
 from .._pb import worker_pb2_grpc as pb_grpc
 from ..auth import current_owner
 from ..boundary import DEFAULT, Boundary
+from ..convert.slurm import action_to_pb
 from ..errors import translate_errors, translate_stream_errors
 from ..streams import attached
 
@@ -81,3 +82,15 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
     def Heartbeat(self, request, context):
         lease, pending = self.engine.heartbeat(request.compute_node_id)
         return pb.HeartbeatResponse(lease_seconds=lease, pending_job_ids=pending)
+
+    @translate_errors
+    def ClaimActions(self, request, context):
+        actions = self.engine.actions.claim(request.workflow_id, request.compute_node_id,
+                                            list(request.trigger_types))
+        return pb.ClaimActionsResponse(actions=[action_to_pb(a) for a in actions])
+
+    @translate_errors
+    def CompleteAction(self, request, context):
+        self.engine.actions.complete(request.action_id, request.compute_node_id, request.return_code,
+                                     request.message)
+        return pb.CompleteActionResponse()

@@ -50,6 +50,26 @@ def total_memory_bytes() -> int:
         return 0
 
 
+def _env_int(name: str) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else 0
+
+
+def offered_cpus() -> int:
+    """Inside a Slurm allocation the CPUs Slurm gave this node (SLURM_CPUS_ON_NODE); else all."""
+    return _env_int("SLURM_CPUS_ON_NODE") or os.cpu_count() or 1
+
+
+def offered_memory() -> int:
+    """Inside a Slurm allocation its memory (SLURM_MEM_PER_NODE, or per CPU x CPUs, in MiB); else all."""
+    per_node, per_cpu = _env_int("SLURM_MEM_PER_NODE"), _env_int("SLURM_MEM_PER_CPU")
+    if per_node:
+        return per_node * 1024**2
+    if per_cpu:
+        return per_cpu * 1024**2 * offered_cpus()
+    return total_memory_bytes()
+
+
 @dataclass
 class WorkerConfig:
     """What the worker offers and how it behaves.
@@ -74,12 +94,19 @@ class WorkerConfig:
             how long jobs that support termination get after SIGTERM before
             SIGKILL; the worker then reports, deregisters and exits, well
             inside Slurm's default KillWait of 30 s.
+        on_signal: What SIGTERM/SIGINT does to running jobs: "terminate"
+            (reported TERMINATED, torc's way) or "release" (the allocator's
+            workers: the jobs were taken away with the allocation, so they are
+            given back to the server, which fails them with -128 as for a lost
+            node and failure handlers apply).
+        max_parallel_jobs: Most jobs running at once (0 = as resources allow).
+        slurm_job_id: The allocation this worker runs in (default SLURM_JOB_ID).
     """
 
     target: str
     workflow_id: int
-    num_cpus: int = field(default_factory=lambda: os.cpu_count() or 1)
-    memory_bytes: int = field(default_factory=total_memory_bytes)
+    num_cpus: int = field(default_factory=offered_cpus)
+    memory_bytes: int = field(default_factory=offered_memory)
     num_gpus: int = field(default_factory=detect_gpus)
     num_nodes: int = 1
     end_time: float = field(default_factory=slurm_end_time)
@@ -95,6 +122,11 @@ class WorkerConfig:
     #: TLS and token (a worker token, usually); default: TORC_TOKEN, TORC_TLS_CA, ...
     auth: ClientAuth = field(default_factory=ClientAuth.from_env)
     scheduler_config_id: Optional[int] = None
+    #: Claim only jobs without a scheduler or with scheduler_config_id (no fallback).
+    strict_scheduler_match: bool = False
+    on_signal: str = "terminate"
+    max_parallel_jobs: int = 0
+    slurm_job_id: str = field(default_factory=lambda: os.environ.get("SLURM_JOB_ID", ""))
 
 
 class StopReason(str, enum.Enum):
@@ -107,6 +139,7 @@ class StopReason(str, enum.Enum):
     IDLE = "idle"
     STUCK = "stuck: the ready jobs need more than this node offers"
     SIGNALED = "signaled: jobs terminated, claims given back"
+    RELEASED = "signaled: jobs and claims given back to the server"
 
     @property
     def ok(self) -> bool:

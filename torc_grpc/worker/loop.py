@@ -29,6 +29,7 @@ from .._pb import common_pb2, worker_pb2
 from ..auth.credentials import open_channel
 from ..client import Backoff, watch_ready_jobs
 from .config import StopReason, WorkerConfig, WorkerSummary
+from .actions import ActionRunner, run_before_exit
 from .node import RETRY_CODES, NodeSession, lease_lost
 from .processes import Finished, Message, News, Processes, Stop
 
@@ -52,6 +53,8 @@ class _Claimed:
     end: Optional[StopReason] = None
     #: Nothing that is ready fits (the claim ran, and came back empty).
     none_fit: bool = False
+    #: Fired run_commands actions wait for a worker.
+    actions_pending: bool = False
 
 
 class Worker:
@@ -63,6 +66,7 @@ class Worker:
         self._inbox: "queue.SimpleQueue[Message]" = queue.SimpleQueue()
         self.session = NodeSession(config, self.channel, self._stop)
         self.processes = Processes(config, self._inbox)
+        self.actions = ActionRunner(config, self.session)
         self._last_busy = time.monotonic()
         self._started = time.time()
         #: Set from the stream or the heartbeat: complete, canceled or lease lost.
@@ -94,7 +98,10 @@ class Worker:
             t.start()
         log.info("compute node %d working on workflow %d", self.node, cfg.workflow_id)
         try:
+            self.actions.claim_and_run(force=True)  # on_workflow_start, and whatever fired before
             self.summary.reason = self._loop()
+            if self.summary.reason is StopReason.COMPLETE:
+                run_before_exit(self.actions)
         except LeaseLost:
             self.summary.reason = StopReason.LEASE_LOST
         finally:
@@ -111,6 +118,9 @@ class Worker:
             if self._final is StopReason.LEASE_LOST:
                 raise LeaseLost()
             if self._final is StopReason.SIGNALED:
+                if self.config.on_signal == "release":
+                    self._release()
+                    return StopReason.RELEASED
                 self._shutdown()
                 return StopReason.SIGNALED
             if self._final is StopReason.CANCELED:
@@ -122,6 +132,8 @@ class Worker:
                 return StopReason.CANCELED
             if claimed.end is StopReason.COMPLETE:
                 ended = StopReason.COMPLETE
+            if claimed.actions_pending and not ended:
+                self.actions.claim_and_run()
             for job in claimed.jobs:
                 self._start(job)
             if ended and not self.processes.running:
@@ -165,6 +177,18 @@ class Worker:
         self.session.deregister()
         log.info("stopping on a signal: %d running jobs terminated and reported", running)
 
+    def _release(self) -> None:
+        """SIGTERM/SIGINT with on_signal "release" (the allocation is being
+        taken away): stop the jobs as _shutdown does, but give them back
+        instead of reporting them: Deregister fails them with -128 on the
+        server (failure handlers apply) and puts claims back to READY."""
+        grace = max(0.0, self.config.term_grace)
+        self.session.stopping(grace + 15.0)
+        running = len(self.processes.running)
+        self.processes.terminate_all(grace)
+        self.session.deregister()
+        log.info("stopping on a signal: %d running jobs given back to the server", running)
+
     def _terminate_running(self) -> None:
         """End time: terminate every running job and report it TERMINATED."""
         if not self.processes.running:
@@ -185,9 +209,17 @@ class Worker:
         free = self.processes.free()
         if free.num_cpus <= 0 and free.num_gpus <= 0:
             return _Claimed([])  # full
+        limit = 0
+        if self.config.max_parallel_jobs:
+            limit = self.config.max_parallel_jobs - len(self.processes.running)
+            if limit <= 0:
+                return _Claimed([])
         request = worker_pb2.ClaimJobsRequest(
             workflow_id=self.config.workflow_id, compute_node_id=self.node,
-            resources=self._resources(*free), label=self.config.label)
+            resources=self._resources(*free), label=self.config.label, limit=limit)
+        if self.config.scheduler_config_id is not None:
+            request.scheduler_config_id = self.config.scheduler_config_id
+            request.strict_scheduler_match = self.config.strict_scheduler_match
         try:
             resp = self.session.worker.ClaimJobs(request, timeout=30)
         except grpc.RpcError as err:
@@ -201,7 +233,7 @@ class Worker:
             return _Claimed([], StopReason.CANCELED)
         if resp.workflow_complete:
             return _Claimed([], StopReason.COMPLETE)
-        return _Claimed(list(resp.jobs), none_fit=not resp.jobs)
+        return _Claimed(list(resp.jobs), none_fit=not resp.jobs, actions_pending=resp.actions_pending)
 
     def _start(self, job) -> None:
         session = self.session
@@ -239,12 +271,16 @@ class Worker:
 
     def _report(self, items: list) -> None:
         completions, finished = [], {}
+        releasing = self.config.on_signal == "release" and any(
+            isinstance(i, Stop) and i.reason is StopReason.SIGNALED for i in items)
         for item in items:
             if isinstance(item, Stop):
                 self._final = item.reason
                 continue
             if not isinstance(item, Finished):
                 continue
+            if releasing and item.return_code < 0:
+                continue  # killed with the allocation: given back by the release, not reported
             r = self.processes.running.pop(item.job_id)
             rc = item.return_code
             finished[item.job_id] = (r.job, rc)

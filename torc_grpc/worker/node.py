@@ -82,7 +82,8 @@ class NodeSession:
         cfg = self.config
         reg = worker_pb2.RegisterComputeNodeRequest(
             workflow_id=cfg.workflow_id, hostname=cfg.hostname, pid=os.getpid(),
-            resources=resources, compute_node_type="local")
+            resources=resources, compute_node_type="slurm" if cfg.slurm_job_id else "local",
+            slurm_job_id=cfg.slurm_job_id)
         if cfg.scheduler_config_id is not None:
             reg.scheduler_config_id = cfg.scheduler_config_id
         resp = self.call(self.worker.RegisterComputeNode, reg)

@@ -139,7 +139,7 @@ class FailureHandlerSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., rules: _Optional[_Iterable[_Union[FailureRule, _Mapping]]] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("name", "command", "depends_on", "resource_requirements", "input_files", "output_files", "input_user_data", "output_user_data", "cancel_on_blocking_job_failure", "supports_termination", "priority", "label", "env", "scheduler_id", "failure_handler", "invocation_script", "disabled")
+    __slots__ = ("name", "command", "depends_on", "resource_requirements", "input_files", "output_files", "input_user_data", "output_user_data", "cancel_on_blocking_job_failure", "supports_termination", "priority", "label", "env", "scheduler_id", "failure_handler", "invocation_script", "disabled", "scheduler")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -164,6 +164,7 @@ class JobSpec(_message.Message):
     FAILURE_HANDLER_FIELD_NUMBER: _ClassVar[int]
     INVOCATION_SCRIPT_FIELD_NUMBER: _ClassVar[int]
     DISABLED_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
     name: str
     command: str
     depends_on: _containers.RepeatedScalarFieldContainer[str]
@@ -181,11 +182,73 @@ class JobSpec(_message.Message):
     failure_handler: str
     invocation_script: str
     disabled: bool
-    def __init__(self, name: _Optional[str] = ..., command: _Optional[str] = ..., depends_on: _Optional[_Iterable[str]] = ..., resource_requirements: _Optional[str] = ..., input_files: _Optional[_Iterable[str]] = ..., output_files: _Optional[_Iterable[str]] = ..., input_user_data: _Optional[_Iterable[str]] = ..., output_user_data: _Optional[_Iterable[str]] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., priority: _Optional[int] = ..., label: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., scheduler_id: _Optional[int] = ..., failure_handler: _Optional[str] = ..., invocation_script: _Optional[str] = ..., disabled: _Optional[bool] = ...) -> None: ...
+    scheduler: str
+    def __init__(self, name: _Optional[str] = ..., command: _Optional[str] = ..., depends_on: _Optional[_Iterable[str]] = ..., resource_requirements: _Optional[str] = ..., input_files: _Optional[_Iterable[str]] = ..., output_files: _Optional[_Iterable[str]] = ..., input_user_data: _Optional[_Iterable[str]] = ..., output_user_data: _Optional[_Iterable[str]] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., priority: _Optional[int] = ..., label: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., scheduler_id: _Optional[int] = ..., failure_handler: _Optional[str] = ..., invocation_script: _Optional[str] = ..., disabled: _Optional[bool] = ..., scheduler: _Optional[str] = ...) -> None: ...
+
+class SlurmSchedulerSpec(_message.Message):
+    __slots__ = ("name", "account", "partition", "nodes", "walltime", "mem", "gres", "qos", "ntasks_per_node", "tmp", "extra", "backlog", "max_allocations")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    WALLTIME_FIELD_NUMBER: _ClassVar[int]
+    MEM_FIELD_NUMBER: _ClassVar[int]
+    GRES_FIELD_NUMBER: _ClassVar[int]
+    QOS_FIELD_NUMBER: _ClassVar[int]
+    NTASKS_PER_NODE_FIELD_NUMBER: _ClassVar[int]
+    TMP_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    MAX_ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    account: str
+    partition: str
+    nodes: int
+    walltime: str
+    mem: str
+    gres: str
+    qos: str
+    ntasks_per_node: int
+    tmp: str
+    extra: str
+    backlog: int
+    max_allocations: int
+    def __init__(self, name: _Optional[str] = ..., account: _Optional[str] = ..., partition: _Optional[str] = ..., nodes: _Optional[int] = ..., walltime: _Optional[str] = ..., mem: _Optional[str] = ..., gres: _Optional[str] = ..., qos: _Optional[str] = ..., ntasks_per_node: _Optional[int] = ..., tmp: _Optional[str] = ..., extra: _Optional[str] = ..., backlog: _Optional[int] = ..., max_allocations: _Optional[int] = ...) -> None: ...
+
+class WorkflowActionSpec(_message.Message):
+    __slots__ = ("trigger_type", "action_type", "jobs", "commands", "scheduler", "scheduler_type", "num_allocations", "start_one_worker_per_node", "max_parallel_jobs", "persistent")
+    TRIGGER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    NUM_ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    START_ONE_WORKER_PER_NODE_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARALLEL_JOBS_FIELD_NUMBER: _ClassVar[int]
+    PERSISTENT_FIELD_NUMBER: _ClassVar[int]
+    trigger_type: str
+    action_type: str
+    jobs: _containers.RepeatedScalarFieldContainer[str]
+    commands: _containers.RepeatedScalarFieldContainer[str]
+    scheduler: str
+    scheduler_type: str
+    num_allocations: int
+    start_one_worker_per_node: bool
+    max_parallel_jobs: int
+    persistent: bool
+    def __init__(self, trigger_type: _Optional[str] = ..., action_type: _Optional[str] = ..., jobs: _Optional[_Iterable[str]] = ..., commands: _Optional[_Iterable[str]] = ..., scheduler: _Optional[str] = ..., scheduler_type: _Optional[str] = ..., num_allocations: _Optional[int] = ..., start_one_worker_per_node: _Optional[bool] = ..., max_parallel_jobs: _Optional[int] = ..., persistent: _Optional[bool] = ...) -> None: ...
 
 class WorkflowSpec(_message.Message):
-    __slots__ = ("name", "user", "description", "resource_requirements", "files", "user_data", "jobs", "env", "jobs_sort_method", "failure_handlers", "access_groups")
+    __slots__ = ("name", "user", "description", "resource_requirements", "files", "user_data", "jobs", "env", "jobs_sort_method", "failure_handlers", "access_groups", "slurm_schedulers", "actions", "slurm_defaults", "output_dir", "compute_node_expiration_buffer_seconds", "compute_node_wait_for_new_jobs_seconds")
     class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SlurmDefaultsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -203,6 +266,12 @@ class WorkflowSpec(_message.Message):
     JOBS_SORT_METHOD_FIELD_NUMBER: _ClassVar[int]
     FAILURE_HANDLERS_FIELD_NUMBER: _ClassVar[int]
     ACCESS_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    SLURM_SCHEDULERS_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    SLURM_DEFAULTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_NODE_EXPIRATION_BUFFER_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_NODE_WAIT_FOR_NEW_JOBS_SECONDS_FIELD_NUMBER: _ClassVar[int]
     name: str
     user: str
     description: str
@@ -214,7 +283,13 @@ class WorkflowSpec(_message.Message):
     jobs_sort_method: str
     failure_handlers: _containers.RepeatedCompositeFieldContainer[FailureHandlerSpec]
     access_groups: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., user: _Optional[str] = ..., description: _Optional[str] = ..., resource_requirements: _Optional[_Iterable[_Union[ResourceRequirementsSpec, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileSpec, _Mapping]]] = ..., user_data: _Optional[_Iterable[_Union[UserDataSpec, _Mapping]]] = ..., jobs: _Optional[_Iterable[_Union[JobSpec, _Mapping]]] = ..., env: _Optional[_Mapping[str, str]] = ..., jobs_sort_method: _Optional[str] = ..., failure_handlers: _Optional[_Iterable[_Union[FailureHandlerSpec, _Mapping]]] = ..., access_groups: _Optional[_Iterable[str]] = ...) -> None: ...
+    slurm_schedulers: _containers.RepeatedCompositeFieldContainer[SlurmSchedulerSpec]
+    actions: _containers.RepeatedCompositeFieldContainer[WorkflowActionSpec]
+    slurm_defaults: _containers.ScalarMap[str, str]
+    output_dir: str
+    compute_node_expiration_buffer_seconds: float
+    compute_node_wait_for_new_jobs_seconds: float
+    def __init__(self, name: _Optional[str] = ..., user: _Optional[str] = ..., description: _Optional[str] = ..., resource_requirements: _Optional[_Iterable[_Union[ResourceRequirementsSpec, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileSpec, _Mapping]]] = ..., user_data: _Optional[_Iterable[_Union[UserDataSpec, _Mapping]]] = ..., jobs: _Optional[_Iterable[_Union[JobSpec, _Mapping]]] = ..., env: _Optional[_Mapping[str, str]] = ..., jobs_sort_method: _Optional[str] = ..., failure_handlers: _Optional[_Iterable[_Union[FailureHandlerSpec, _Mapping]]] = ..., access_groups: _Optional[_Iterable[str]] = ..., slurm_schedulers: _Optional[_Iterable[_Union[SlurmSchedulerSpec, _Mapping]]] = ..., actions: _Optional[_Iterable[_Union[WorkflowActionSpec, _Mapping]]] = ..., slurm_defaults: _Optional[_Mapping[str, str]] = ..., output_dir: _Optional[str] = ..., compute_node_expiration_buffer_seconds: _Optional[float] = ..., compute_node_wait_for_new_jobs_seconds: _Optional[float] = ...) -> None: ...
 
 class Workflow(_message.Message):
     __slots__ = ("id", "name", "user", "description", "created_at", "jobs_sort_method", "env", "run_id", "is_canceled")

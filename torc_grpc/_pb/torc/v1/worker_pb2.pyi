@@ -7,21 +7,65 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ClaimActionsRequest(_message.Message):
+    __slots__ = ("workflow_id", "compute_node_id", "trigger_types")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_TYPES_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    compute_node_id: int
+    trigger_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, workflow_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., trigger_types: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WorkflowAction(_message.Message):
+    __slots__ = ("id", "trigger_type", "commands")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    trigger_type: str
+    commands: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., trigger_type: _Optional[str] = ..., commands: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ClaimActionsResponse(_message.Message):
+    __slots__ = ("actions",)
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    actions: _containers.RepeatedCompositeFieldContainer[WorkflowAction]
+    def __init__(self, actions: _Optional[_Iterable[_Union[WorkflowAction, _Mapping]]] = ...) -> None: ...
+
+class CompleteActionRequest(_message.Message):
+    __slots__ = ("action_id", "compute_node_id", "return_code", "message")
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    action_id: int
+    compute_node_id: int
+    return_code: int
+    message: str
+    def __init__(self, action_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., return_code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class CompleteActionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class RegisterComputeNodeRequest(_message.Message):
-    __slots__ = ("workflow_id", "hostname", "pid", "resources", "scheduler_config_id", "compute_node_type")
+    __slots__ = ("workflow_id", "hostname", "pid", "resources", "scheduler_config_id", "compute_node_type", "slurm_job_id")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     SCHEDULER_CONFIG_ID_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_NODE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     hostname: str
     pid: int
     resources: _common_pb2.Resources
     scheduler_config_id: int
     compute_node_type: str
-    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., scheduler_config_id: _Optional[int] = ..., compute_node_type: _Optional[str] = ...) -> None: ...
+    slurm_job_id: str
+    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., scheduler_config_id: _Optional[int] = ..., compute_node_type: _Optional[str] = ..., slurm_job_id: _Optional[str] = ...) -> None: ...
 
 class RegisterComputeNodeResponse(_message.Message):
     __slots__ = ("compute_node_id", "lease_seconds")
@@ -54,16 +98,18 @@ class ClaimJobsRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., limit: _Optional[int] = ..., sort_method: _Optional[_Union[_common_pb2.SortMethod, str]] = ..., scheduler_config_id: _Optional[int] = ..., label: _Optional[str] = ..., wait_seconds: _Optional[float] = ..., strict_scheduler_match: _Optional[bool] = ...) -> None: ...
 
 class ClaimJobsResponse(_message.Message):
-    __slots__ = ("jobs", "reason", "workflow_complete", "workflow_canceled")
+    __slots__ = ("jobs", "reason", "workflow_complete", "workflow_canceled", "actions_pending")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_COMPLETE_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_CANCELED_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_PENDING_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[_common_pb2.Job]
     reason: str
     workflow_complete: bool
     workflow_canceled: bool
-    def __init__(self, jobs: _Optional[_Iterable[_Union[_common_pb2.Job, _Mapping]]] = ..., reason: _Optional[str] = ..., workflow_complete: _Optional[bool] = ..., workflow_canceled: _Optional[bool] = ...) -> None: ...
+    actions_pending: bool
+    def __init__(self, jobs: _Optional[_Iterable[_Union[_common_pb2.Job, _Mapping]]] = ..., reason: _Optional[str] = ..., workflow_complete: _Optional[bool] = ..., workflow_canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ...) -> None: ...
 
 class ClaimNextJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "compute_node_id", "limit")

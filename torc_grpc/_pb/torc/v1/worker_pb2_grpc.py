@@ -79,6 +79,16 @@ class WorkerServiceStub:
                 request_serializer=torc_dot_v1_dot_worker__pb2.WatchReadyJobsRequest.SerializeToString,
                 response_deserializer=torc_dot_v1_dot_worker__pb2.WatchReadyJobsResponse.FromString,
                 _registered_method=True)
+        self.ClaimActions = channel.unary_unary(
+                '/torc.v1.WorkerService/ClaimActions',
+                request_serializer=torc_dot_v1_dot_worker__pb2.ClaimActionsRequest.SerializeToString,
+                response_deserializer=torc_dot_v1_dot_worker__pb2.ClaimActionsResponse.FromString,
+                _registered_method=True)
+        self.CompleteAction = channel.unary_unary(
+                '/torc.v1.WorkerService/CompleteAction',
+                request_serializer=torc_dot_v1_dot_worker__pb2.CompleteActionRequest.SerializeToString,
+                response_deserializer=torc_dot_v1_dot_worker__pb2.CompleteActionResponse.FromString,
+                _registered_method=True)
 
 
 class WorkerServiceServicer:
@@ -153,6 +163,21 @@ class WorkerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClaimActions(self, request, context):
+        """Takes the fired run_commands actions of the given triggers that this node
+        has not run: a non-persistent action goes to one node only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteAction(self, request, context):
+        """Reports how a claimed action's commands went (recorded as an event).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -200,6 +225,16 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.WatchReadyJobs,
                     request_deserializer=torc_dot_v1_dot_worker__pb2.WatchReadyJobsRequest.FromString,
                     response_serializer=torc_dot_v1_dot_worker__pb2.WatchReadyJobsResponse.SerializeToString,
+            ),
+            'ClaimActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimActions,
+                    request_deserializer=torc_dot_v1_dot_worker__pb2.ClaimActionsRequest.FromString,
+                    response_serializer=torc_dot_v1_dot_worker__pb2.ClaimActionsResponse.SerializeToString,
+            ),
+            'CompleteAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteAction,
+                    request_deserializer=torc_dot_v1_dot_worker__pb2.CompleteActionRequest.FromString,
+                    response_serializer=torc_dot_v1_dot_worker__pb2.CompleteActionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -445,6 +480,60 @@ class WorkerService:
             '/torc.v1.WorkerService/WatchReadyJobs',
             torc_dot_v1_dot_worker__pb2.WatchReadyJobsRequest.SerializeToString,
             torc_dot_v1_dot_worker__pb2.WatchReadyJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.WorkerService/ClaimActions',
+            torc_dot_v1_dot_worker__pb2.ClaimActionsRequest.SerializeToString,
+            torc_dot_v1_dot_worker__pb2.ClaimActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.WorkerService/CompleteAction',
+            torc_dot_v1_dot_worker__pb2.CompleteActionRequest.SerializeToString,
+            torc_dot_v1_dot_worker__pb2.CompleteActionResponse.FromString,
             options,
             channel_credentials,
             insecure,
