@@ -60,7 +60,7 @@ WHERE id = ?
 ALLOCATION_WORKER_SEEN = "UPDATE slurm_allocation SET worker_seen = 1 WHERE id = ?"
 NODES_OF_SLURM_JOB = """
 SELECT id FROM compute_node INDEXED BY idx_compute_node_slurm_job
-WHERE slurm_job_id = ? AND workflow_id = ? AND is_active = 1 ORDER BY id
+WHERE slurm_job_id = ? AND slurm_job_id != '' AND workflow_id = ? AND is_active = 1 ORDER BY id
 """
 SET_NODE_SLURM_JOB = "UPDATE compute_node SET slurm_job_id = ? WHERE id = ?"
 #: Unfinished jobs of a workflow by claim class: what the allocator's demand reads.
