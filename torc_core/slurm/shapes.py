@@ -21,7 +21,10 @@ def walltime_seconds(text: str) -> int:
         InvalidArgument: Not one of those forms, or zero.
     """
     value = (text or "").strip()
-    days, _, rest = value.rpartition("-") if "-" in value else ("", "", value)
+    days, _, rest = value.partition("-") if "-" in value else ("", "", value)
+    if "-" in value and not days.isdigit():
+        raise InvalidArgument(f"walltime {text!r} is not a Slurm time (e.g. '01:30:00' or '1-12:00:00')",
+                              value=text)
     try:
         parts = [int(p) for p in rest.split(":")]
         d = int(days) if days else 0
