@@ -12,7 +12,7 @@ from torc_core.errors import InvalidArgument, InvalidTransition
 from torc_core.models import Completion, ComputeNodeSpec, JobStatus
 from torc_core.slurm.commands import parse_squeue
 from torc_core.slurm.models import AllocationState, SchedulerSpec, SlurmSettings
-from torc_core.slurm.script import Allocation, WorkerLaunch, render
+from torc_core.slurm.script import BatchRequest, WorkerLaunch, render
 from torc_core.slurm.shapes import Needs, Shape, gres_gpus, mem_bytes, shortfall, walltime_seconds
 from torc_core.spec import SpecError, parse_spec
 
@@ -40,10 +40,10 @@ def test_sizes_gpus_and_the_fit_rule():
     assert "GPUs" in shortfall(Needs(60, 1, 0, 2), shape, "s")
 
 
-def _alloc(**kw) -> Allocation:
+def _alloc(**kw) -> BatchRequest:
     spec = SchedulerSpec("gpu nodes", account="proj", partition="debug", nodes=2, walltime="01:00:00",
                          extra="--constraint=cpu --exclusive", **kw)
-    return Allocation(7, 3, spec, SlurmSettings(defaults={"qos": "high", "account": "other"}), "/out")
+    return BatchRequest(7, 3, spec, SlurmSettings(defaults={"qos": "high", "account": "other"}), "/out")
 
 
 def test_the_batch_script():

@@ -41,7 +41,7 @@ from .models import (
     AllocationState,
     Scheduler,
 )
-from .script import Allocation as ScriptRequest
+from .script import BatchRequest
 from .script import WorkerLaunch, render
 from .shapes import Shape, shortfall
 
@@ -216,7 +216,7 @@ class Allocator:
             return None
         settings = self.engine.slurm.settings(sched.workflow_id)
         output_dir = settings.output_dir or os.path.join(self.config.output_dir, f"wf{sched.workflow_id}")
-        request = ScriptRequest(sched.workflow_id, sched.id, sched.spec, settings, output_dir,
+        request = BatchRequest(sched.workflow_id, sched.id, sched.spec, settings, output_dir,
                                 one_per_node, max_parallel_jobs)
         env, token_id = {}, 0
         try:

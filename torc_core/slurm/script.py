@@ -31,7 +31,7 @@ class WorkerLaunch:
 
 
 @dataclass(frozen=True)
-class Allocation:
+class BatchRequest:
     """One allocation to write a script for."""
 
     workflow_id: int
@@ -48,7 +48,7 @@ def job_name(workflow_id: int, scheduler: str) -> str:
     return f"torc_wf{workflow_id}_{safe}"
 
 
-def sbatch_options(a: Allocation) -> list[str]:
+def sbatch_options(a: BatchRequest) -> list[str]:
     """Every #SBATCH option, in order: ours, the scheduler's, slurm_defaults it does not set, extra."""
     s = a.scheduler
     opts = [f"--job-name={job_name(a.workflow_id, s.name)}", f"--nodes={s.nodes}",
@@ -69,7 +69,7 @@ def sbatch_options(a: Allocation) -> list[str]:
     return opts
 
 
-def worker_argv(a: Allocation, launch: WorkerLaunch) -> list[str]:
+def worker_argv(a: BatchRequest, launch: WorkerLaunch) -> list[str]:
     argv = [*launch.command, "worker", "--workflow", str(a.workflow_id), "--server", launch.server,
             "--scheduler-config-id", str(a.scheduler_id), "--strict-scheduler-match",
             "--output-dir", a.output_dir,
@@ -83,7 +83,7 @@ def worker_argv(a: Allocation, launch: WorkerLaunch) -> list[str]:
     return argv
 
 
-def render(a: Allocation, launch: WorkerLaunch) -> str:
+def render(a: BatchRequest, launch: WorkerLaunch) -> str:
     """The script text (sent to sbatch on stdin). The worker token, when auth
     is on, comes through sbatch's environment, never through the script."""
     options = sbatch_options(a)
