@@ -9,10 +9,14 @@ import subprocess
 import sys
 import time
 
+import grpc
+import pytest
+
 from torc_core.models import JobStatus
 from torc_core.spec import parse_spec
 from torc_grpc._pb import event_pb2 as epb
 from torc_grpc._pb import job_pb2 as jpb
+from torc_grpc._pb import slurm_pb2 as slpb
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.client import Stubs
 from torc_grpc.server_slurm import SlurmOptions
@@ -221,7 +225,7 @@ def test_a_walltime_end_stops_claims_terminates_jobs_and_another_allocation_fini
 def test_a_bad_partition_trips_the_circuit_breaker_without_a_loop(clean_slurm, tmp_path):
     spec = {"name": "bad", "jobs": [{"name": "j", "command": "true"}],
             "slurm_schedulers": [{"name": "s", "partition": "no_such_partition", "walltime": "00:05:00"}]}
-    with local_server(str(tmp_path / "torc.db"), slurm=options(tmp_path)) as (running, _stubs):
+    with local_server(str(tmp_path / "torc.db"), slurm=options(tmp_path)) as (running, stubs):
         engine = running.engine
         wf = start(engine, tmp_path, spec)
         wait_until(lambda: any(k == "scheduler_paused" for k, _d, _t in events(engine, wf)), 60, 0.2,
@@ -231,6 +235,62 @@ def test_a_bad_partition_trips_the_circuit_breaker_without_a_loop(clean_slurm, t
         running.allocator.tick()
         again = [d for k, d, _t in events(engine, wf) if k == "allocation_failed"]
         sched = engine.slurm.schedulers(wf)[0]
+        listed = stubs.slurm.ListAllocations(slpb.ListAllocationsRequest(workflow_id=wf))
+        with pytest.raises(grpc.RpcError) as by_hand:  # schedule-nodes by hand says why, at once
+            stubs.slurm.ScheduleNodes(slpb.ScheduleNodesRequest(workflow_id=wf, scheduler="s"))
+    assert by_hand.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "partition" in by_hand.value.details().lower()
+    assert listed.schedulers[0].paused and listed.schedulers[0].consecutive_failures == 3
     assert len(failed) == 3 and len(again) == 3, (failed, again)
     assert "partition" in failed[0]["message"].lower()
     assert sched.paused and not clean_slurm.live_jobs()
+
+
+def test_queued_allocations_go_when_the_workflow_is_canceled_or_deleted(clean_slurm, tmp_path):
+    spec = {"name": "later", "jobs": [{"name": "j", "command": "true"}],
+            "slurm_schedulers": [{"name": "s", "walltime": "00:05:00", "extra": "--begin=now+1hour"}]}
+    with local_server(str(tmp_path / "torc.db"), slurm=options(tmp_path)) as (running, _stubs):
+        engine = running.engine
+        took = {}
+        for how in ("cancel", "delete"):
+            wf = start(engine, tmp_path, spec)
+            queued = wait_until(lambda: next(iter(engine.slurm.list(wf)), None), 30, 0.1, "an allocation")
+            assert clean_slurm.jobs()[queued.slurm_job_id] == "PENDING"
+            t0 = time.monotonic()
+            if how == "cancel":
+                engine.cancel_workflow(wf)
+            else:
+                engine.delete_workflow(wf)
+            wait_until(lambda: clean_slurm.jobs()[queued.slurm_job_id] == "CANCELLED", 30, 0.1,
+                       f"scancel after {how}")
+            took[how] = time.monotonic() - t0
+        assert engine.slurm.list(1)[0].state.value == "canceled"
+    print(f"\nqueued allocation canceled {took['cancel']:.2f} s after the workflow was canceled, "
+          f"{took['delete']:.2f} s after it was deleted")
+
+
+def test_with_auth_each_allocation_has_its_own_worker_token(clean_slurm, tmp_path):
+    from torc_grpc.auth import ClientAuth
+    from torc_grpc.auth import users as user_file
+    from torc_grpc.convert import workflow_spec_to_pb
+
+    path = str(tmp_path / "users.json")
+    token = user_file.add(path, "alice")
+    spec = parse_spec({"name": "mine", "user": "alice", "jobs": [{"name": "j", "command": "true"}],
+                       "slurm_schedulers": [{"name": "s", "walltime": "00:05:00"}]}, "t").spec
+    spec = dataclasses.replace(spec, slurm=dataclasses.replace(spec.slurm, output_dir=str(tmp_path / "out")))
+    with local_server(str(tmp_path / "torc.db"), auth_file=path, slurm=options(tmp_path)) as (running, _):
+        alice = Stubs.connect(f"127.0.0.1:{running.port}", auth=ClientAuth(token=token))
+        wf = alice.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=workflow_spec_to_pb(spec))).workflow.id
+        alice.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf))
+        wait_until(lambda: alice.workflow.GetWorkflowStatus(wpb.GetWorkflowStatusRequest(workflow_id=wf))
+                   .is_complete, 120, 0.2, "complete")
+        (alloc,) = running.engine.slurm.list(wf)
+        script = clean_slurm.run("scontrol", "write", "batch_script", alloc.slurm_job_id, "-")
+        nothing_left(clean_slurm)
+        wait_until(lambda: all(t.revoked for t in running.engine.access.worker_tokens(wf)), 30, 0.1,
+                   "the allocation's token revoked once it ended")
+        tokens = running.engine.access.worker_tokens(wf)
+        alice.channel.close()
+    assert "torc_w_" not in script and "TORC_TOKEN" not in script  # the token never is in the script
+    assert len(tokens) == 1 and alloc.worker_token_id == tokens[0].id

@@ -240,7 +240,9 @@ class Allocator:
             return None
         log.info("workflow %d: allocation %s submitted for scheduler %r (%s)", sched.workflow_id,
                  job_id, sched.spec.name, source.value)
-        return self.engine.slurm.submitted(sched, job_id, source, token_id)
+        new = self.engine.slurm.submitted(sched, job_id, source, token_id)
+        self._live[new.id] = new  # known at once: a workflow deleted before the next pass takes it along
+        return new
 
     def _cancel(self, allocations: list[Allocation], why: str) -> list[Allocation]:
         if not allocations:
@@ -271,9 +273,8 @@ class Allocator:
             out = []
             for _ in range(num_allocations):
                 sched = self.engine.slurm.scheduler(workflow_id, scheduler)
-                new = self._submit(sched, AllocationSource.MANUAL, one_per_node, max_parallel_jobs, manual=True)
-                self._live[new.id] = new
-                out.append(new)
+                out.append(self._submit(sched, AllocationSource.MANUAL, one_per_node, max_parallel_jobs,
+                                        manual=True))
             return out
 
     def cancel(self, workflow_id: int) -> list[Allocation]:

@@ -92,8 +92,9 @@ class ActionRunner:
 
 
 def run_before_exit(runner: Optional[ActionRunner], timeout: float = COMMAND_TIMEOUT) -> None:
-    """The workflow completed: its on_workflow_complete actions, then wait for all."""
+    """The workflow completed: whatever fired and nobody ran yet (on_workflow_complete,
+    and an on_jobs_* action that fired with the last jobs), then wait for all."""
     if runner is None:
         return
-    runner.claim_and_run(("on_workflow_complete",), force=True)
+    runner.claim_and_run(force=True)
     runner.wait(timeout)
