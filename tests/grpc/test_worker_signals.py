@@ -154,3 +154,32 @@ def test_run_on_sigterm_terminates_its_jobs_and_stops_its_server(tmp_path):
         assert statuses["sleeper"] == S.JOB_STATUS_TERMINATED
     finally:
         engine.close()
+
+
+def test_sigterm_with_on_signal_release_gives_running_jobs_back_for_their_handlers(tmp_path, db_path):
+    """The allocator's workers (`--on-signal release`): scancel or preemption took
+    the node, not the job's own fault: the server fails the job with -128 and its
+    failure handler retries it; a job that died by a signal just before stays
+    unreported (it went with the allocation), and nothing is left running."""
+    pid_file = tmp_path / "job.pid"
+    spec = c.WorkflowSpec(name="w", failure_handlers=[c.FailureHandlerSpec(
+        name="lost", rules=[c.FailureRule(exit_codes=[-128], max_retries=2)])], jobs=[
+        c.JobSpec(name="long", command=f"echo $$ > {pid_file}; exec sleep 120", failure_handler="lost")])
+    with local_server(db_path) as (running, stubs):
+        resp = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=spec))
+        wf, job = resp.workflow.id, resp.job_ids["long"]
+        stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf))
+        worker = spawn_worker(f"127.0.0.1:{running.port}", wf, tmp_path / "w", "--cpus", "1",
+                              "--memory", "1g", "--on-signal", "release", "--term-grace", "1")
+        wait_until(lambda: status_of(stubs, job) == S.JOB_STATUS_RUNNING and pid_file.exists()
+                   and pid_file.read_text().strip(), timeout=30, what="the job running")
+        job_pid = int(pid_file.read_text())
+        os.kill(job_pid, signal.SIGTERM)  # as scancel does: the job and the worker at once
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+        assert "given back to the server" in (tmp_path / "w" / "worker.out").read_text()
+        got = stubs.job.GetJob(jpb.GetJobRequest(job_id=job)).job
+        results = stubs.job.ListResults(jpb.ListResultsRequest(workflow_id=wf, all_runs=True)).results
+        assert got.status == S.JOB_STATUS_READY and got.attempt_id == 2  # retried by its handler
+        assert [r.return_code for r in results] == [-128]
+        assert not alive(job_pid)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -162,7 +164,9 @@ def test_the_allocator_submits_by_itself_within_backlog_and_cap(clean_slurm, tmp
           f"sbatch -> worker registered: {timings(evs)}")
 
 
-def test_scancel_of_a_running_allocation_recovers_its_jobs(clean_slurm, tmp_path):
+@pytest.mark.parametrize("how", ["scancel", "kill -9"],
+                         ids=["scancel (the worker gives its jobs back)", "kill -9 the worker (an orphan, seen in squeue)"])
+def test_scancel_of_a_running_allocation_recovers_its_jobs(clean_slurm, tmp_path, how):
     marker = tmp_path / "second_time"
     spec = {"name": "scancel",
             "jobs": [{"name": "long", "failure_handler": "lost", "resource_requirements": "one",
@@ -177,8 +181,12 @@ def test_scancel_of_a_running_allocation_recovers_its_jobs(clean_slurm, tmp_path
                    "the job running")
         first = wait_until(lambda: next((a for a in engine.slurm.list(wf) if a.state.value == "running"), None),
                            30, 0.1, "the allocation seen running")
-        t0 = time.monotonic()
-        clean_slurm.run("scancel", first.slurm_job_id)
+        t0, evs0 = time.monotonic(), time.time() * 1000
+        if how == "scancel":
+            clean_slurm.run("scancel", first.slurm_job_id)
+        else:  # the worker dies without a goodbye, as on a node failure: only squeue can tell
+            registered = [d for k, d, _t in events(engine, wf) if k == "compute_node_registered"]
+            os.kill(registered[0]["pid"], signal.SIGKILL)
         wait_until(lambda: statuses(engine, wf)["long"] in (JobStatus.READY, JobStatus.PENDING, JobStatus.RUNNING)
                    and engine.get_job(engine.list_jobs(wf).items[0].id).attempt_id == 2, 60, 0.05,
                    "the job back to ready for a second attempt")
@@ -189,10 +197,15 @@ def test_scancel_of_a_running_allocation_recovers_its_jobs(clean_slurm, tmp_path
         results = engine.list_results(wf, all_runs=True).items
         allocations = engine.slurm.list(wf)
         final = statuses(engine, wf)["long"]
+        released = [(k, round((t - evs0) / 1000, 2)) for k, _d, t in events(engine, wf)
+                    if k in ("compute_node_lost", "compute_node_deregistered", "allocation_canceled",
+                             "allocation_ended", "allocation_failed")]
     assert final == JobStatus.COMPLETED
     assert sorted(r.return_code for r in results) == [-128, 0]
-    assert len(allocations) >= 2 and allocations[0].state.value == "canceled"
-    print(f"\nscancel -> job back to ready: {back:.2f} s; -> workflow complete: {took:.1f} s")
+    assert len(allocations) >= 2
+    assert allocations[0].state.value == ("canceled" if how == "scancel" else "failed")  # (Slurm's words)
+    print(f"\n{how} -> job back to ready: {back:.2f} s; -> workflow complete: {took:.1f} s; "
+          f"{released}")
 
 
 def test_a_walltime_end_stops_claims_terminates_jobs_and_another_allocation_finishes(clean_slurm, tmp_path):

@@ -167,12 +167,24 @@ class Allocations:
                 self._ended_locked(tx, new)
         return new
 
-    def _ended_locked(self, tx: Tx, alloc: Allocation) -> None:
+    def ending(self, alloc: Allocation) -> int:
+        """Slurm is ending the allocation (COMPLETING: its processes are being
+        killed): release its nodes now rather than when Slurm is done; how many."""
+        core = self._core
+        with core.write_lock, core.transaction() as tx:
+            return self._release_nodes_locked(tx, alloc)
+
+    def _release_nodes_locked(self, tx: Tx, alloc: Allocation) -> int:
+        nodes = store.active_nodes_of_slurm_job(tx.conn, alloc.workflow_id, alloc.slurm_job_id)
         now = time.time()
-        for node_id in store.active_nodes_of_slurm_job(tx.conn, alloc.workflow_id, alloc.slurm_job_id):
+        for node_id in nodes:
             lease = store.node_lease(tx.conn, node_id)
             self._leases.release_locked(tx, node_id, alloc.workflow_id, lease.hostname, now,
                                         "compute_node_lost")
+        return len(nodes)
+
+    def _ended_locked(self, tx: Tx, alloc: Allocation) -> None:
+        self._release_nodes_locked(tx, alloc)
         if alloc.worker_token_id:
             store.revoke_worker_token(tx.conn, alloc.worker_token_id)
         if not alloc.worker_seen and alloc.state is not AllocationState.CANCELED:

@@ -149,6 +149,8 @@ class Allocator:
                 new = self.engine.slurm.changed(
                     a, i.state, i.nodes, i.start if running else "", i.end if running else "",
                     "" if i.state.live else f"{i.slurm_state}" + (f" ({i.reason})" if i.reason else ""))
+                if i.slurm_state == "COMPLETING":  # its workers are gone or being killed
+                    self.engine.slurm.ending(new)
             self._live[a.id] = new
 
     def _workflow(self, workflow_id: int) -> None:

@@ -14,6 +14,7 @@ response fields, never from message text.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import signal
@@ -38,6 +39,9 @@ log = logging.getLogger("torc_grpc.worker")
 S = common_pb2
 #: Status code number -> its name, for log lines.
 _CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+#: Release mode: a job killed by a signal is reported this much later, unless the
+#: worker's own SIGTERM (scancel, preemption) arrives meanwhile and it is given back.
+SIGNAL_HOLD_SECONDS = 2.0
 
 
 class LeaseLost(Exception):
@@ -71,6 +75,8 @@ class Worker:
         self._started = time.time()
         #: Set from the stream or the heartbeat: complete, canceled or lease lost.
         self._final: Optional[StopReason] = None
+        #: (when, Finished) of jobs killed by a signal, held back in release mode.
+        self._held: list[tuple[float, Finished]] = []
 
     @property
     def node(self) -> int:
@@ -114,7 +120,7 @@ class Worker:
     def _loop(self) -> StopReason:
         ended: Optional[StopReason] = None
         while True:
-            self._report(self._drain())
+            self._report(self._drain() + self._due_held())
             if self._final is StopReason.LEASE_LOST:
                 raise LeaseLost()
             if self._final is StopReason.SIGNALED:
@@ -156,6 +162,8 @@ class Worker:
                 wait = min(wait, max(0.0, deadline - time.time()))
             if self.config.idle_timeout:
                 wait = min(wait, idle_left)
+            if self._held:
+                wait = min(wait, max(0.0, self._held[0][0] + SIGNAL_HOLD_SECONDS - time.monotonic()))
             self._wait(wait)
 
     def _deadline(self) -> float:
@@ -271,8 +279,12 @@ class Worker:
 
     def _report(self, items: list) -> None:
         completions, finished = [], {}
-        releasing = self.config.on_signal == "release" and any(
-            isinstance(i, Stop) and i.reason is StopReason.SIGNALED for i in items)
+        release_mode = self.config.on_signal == "release"
+        releasing = release_mode and any(isinstance(i, Stop) and i.reason is StopReason.SIGNALED for i in items)
+        if releasing:  # killed with the allocation after all: given back, not reported
+            for _when, item in self._held:
+                self.processes.running.pop(item.job_id, None)
+            self._held.clear()
         for item in items:
             if isinstance(item, Stop):
                 self._final = item.reason
@@ -280,7 +292,13 @@ class Worker:
             if not isinstance(item, Finished):
                 continue
             if releasing and item.return_code < 0:
+                self.processes.running.pop(item.job_id, None)
                 continue  # killed with the allocation: given back by the release, not reported
+            if (release_mode and item.return_code < 0 and not item.held
+                    and item.job_id not in self.processes.terminating):
+                # scancel signals the jobs and the worker at once: wait a moment for our own signal.
+                self._held.append((time.monotonic(), item))
+                continue
             r = self.processes.running.pop(item.job_id)
             rc = item.return_code
             finished[item.job_id] = (r.job, rc)
@@ -314,6 +332,13 @@ class Worker:
                 log.info("job %d failed with %d and will be retried", job.id, rc)
                 if outcome.recovery_script:
                     self.processes.recover(job, rc, outcome.recovery_script)
+
+    def _due_held(self) -> list:
+        """Jobs killed by a signal, held SIGNAL_HOLD_SECONDS (release mode), now reported."""
+        now, due = time.monotonic(), []
+        while self._held and now - self._held[0][0] >= SIGNAL_HOLD_SECONDS:
+            due.append(dataclasses.replace(self._held.pop(0)[1], held=True))
+        return due
 
     def _watch(self) -> None:
         backoff = Backoff(initial=0.05, maximum=2.0, max_attempts=10_000)

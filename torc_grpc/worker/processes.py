@@ -38,6 +38,8 @@ class Finished:
     job_id: int
     return_code: int
     error: str = ""
+    #: Held back a moment before it was reported (the worker's release mode).
+    held: bool = False
 
 
 @dataclass(frozen=True)
