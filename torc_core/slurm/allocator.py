@@ -13,7 +13,8 @@ otherwise. Each pass:
    blocked or ready job can use; and, beyond torc, when ready jobs that a
    scheduler fits are not covered by a queued allocation (two passes in a
    row, so that running workers get the first chance), submits one, bounded
-   per scheduler by the backlog of queued allocations and the cap on live ones.
+   per scheduler by the backlog of waiting allocations (queued, or started
+   without a worker yet) and the cap on live ones.
 Failures (sbatch refusals, allocations that end before a worker registered)
 feed the scheduler's circuit breaker (engine/allocations.py): backoff, then
 pause, an event with Slurm's words each time; nothing ever loops.
@@ -187,8 +188,7 @@ class Allocator:
             if c.status is not JobStatus.READY:
                 continue
             able = [s for s in schedulers.values() if fits(c, s)]
-            if not able or any(a.scheduler_id in {s.id for s in able} and a.state is AllocationState.QUEUED
-                               for a in allocations):
+            if not able or any(a.scheduler_id in {s.id for s in able} and _waiting(a) for a in allocations):
                 continue
             key = (workflow_id, c.scheduler_id, c.needs, c.num_cpus)
             uncovered.add(key)
@@ -206,7 +206,7 @@ class Allocator:
         mine = [a for a in allocations if a.scheduler_id == sched.id]
         backlog = self.config.backlog if sched.spec.backlog is None else sched.spec.backlog
         cap = self.config.max_allocations if sched.spec.max_allocations is None else sched.spec.max_allocations
-        queued = sum(a.state is AllocationState.QUEUED for a in mine)
+        queued = sum(_waiting(a) for a in mine)
         return queued < backlog and len(mine) < cap and not sched.paused and time.time() >= sched.retry_after
 
     # ------------------------------------------------------------ sbatch and scancel
@@ -265,6 +265,7 @@ class Allocator:
             log.warning("scancel %s failed: %s", " ".join(job_ids), exc)
 
     # ------------------------------------------------------------ by hand (SlurmService)
+
     def schedule(self, workflow_id: int, scheduler: str, num_allocations: int,
                  one_per_node: bool = False, max_parallel_jobs: int = 0) -> list[Allocation]:
         """torc's schedule-nodes: submit now (resumes a paused scheduler)."""
@@ -284,3 +285,8 @@ class Allocator:
         with self._lock:
             live = [a for a in self.engine.slurm.list(workflow_id) if a.state.live]
             return self._cancel(live, "canceled by request")
+
+
+def _waiting(a: Allocation) -> bool:
+    """Queued, or started without a worker registered yet: capacity on its way."""
+    return a.state is AllocationState.QUEUED or (a.state is AllocationState.RUNNING and not a.worker_seen)
