@@ -341,6 +341,8 @@ class Completion:
     avg_cpu_percent: float = 0.0
     #: Why the job did not run (the worker could not start it).
     error: str = ""
+    #: Set when the call is about one workflow (ClaimJobs' completions): a job of another is refused.
+    workflow_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -357,6 +359,8 @@ class ClaimRequest:
     label: str = ""
     wait_seconds: float = 0.0
     strict_scheduler_match: bool = False
+    #: Start the claimed jobs as well (RUNNING for the node).
+    start: bool = False
 
 
 @dataclass(frozen=True)
@@ -397,6 +401,8 @@ class ClaimOutcome:
     end: ClaimEnd = ClaimEnd.NONE
     #: Fired run_commands actions wait for a worker (ClaimActions).
     actions_pending: bool = False
+    #: The workflow's current run.
+    run_id: int = 0
 
     @property
     def reason(self) -> str:

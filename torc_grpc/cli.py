@@ -94,7 +94,8 @@ def _worker(args: argparse.Namespace) -> int:
     with stop_on_signals(worker):
         summary = worker.run()
     print(f"compute node {summary.compute_node_id}: {summary.jobs_run} jobs run, {summary.completed} "
-          f"completed, {summary.failed} failed; stopped: {summary.reason}", flush=True)
+          f"completed, {summary.failed} failed; {summary.rpcs} calls, {summary.stream_messages} stream "
+          f"messages; stopped: {summary.reason}", flush=True)
     return 0 if summary.reason is not None and summary.reason.ok else 2
 
 

@@ -286,7 +286,7 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         "trigger_types": _each(_text(64), 16), "action_id": ident,
         "jobs": names, "commands": _each(_text(limits.command_bytes), 1000),
         "message": _text(limits.description_bytes),
-        "start_one_worker_per_node": _none, "persistent": _none,
+        "start_one_worker_per_node": _none, "persistent": _none, "start": _none,
         "slurm_defaults": _options(limits),
         "compute_node_expiration_buffer_seconds": _seconds(86400.0),
         "compute_node_wait_for_new_jobs_seconds": _seconds(86400.0),

@@ -250,7 +250,7 @@ class Engine:
         return self._completer.complete_jobs(completions)
 
     @_busy
-    def heartbeat(self, compute_node_id: int) -> tuple[float, list[int]]:
+    def heartbeat(self, compute_node_id: int) -> tuple[float, list[int], list[int]]:
         return self._leases.heartbeat(compute_node_id)
 
     @_busy

@@ -68,6 +68,8 @@ class ClaimSpec:
     label: str
     scheduler: int
     mode: SchedulerMode
+    #: Start the claimed jobs too (RUNNING for the node).
+    start: bool = False
 
     def still_free(self, jobs: Sequence[Job]) -> Optional[Shape]:
         """What the node can still take after claiming `jobs`, or None when
@@ -130,6 +132,8 @@ class Claims:
             raise InvalidArgument(f"limit must be >= 0, not {req.limit}")
         if not req.wait_seconds >= 0:  # NaN too: a long poll must end
             raise InvalidArgument(f"wait_seconds must be a number >= 0, not {req.wait_seconds}")
+        if req.start and req.compute_node_id <= 0:
+            raise InvalidArgument("start needs the compute_node_id that runs the jobs")
         r = req.resources
         check_resources(r, "resources")
         spec = ClaimSpec(
@@ -140,6 +144,7 @@ class Claims:
             label=req.label,
             scheduler=NO_SCHEDULER if req.scheduler_config_id is None else req.scheduler_config_id,
             mode=SchedulerMode.STRICT if req.strict_scheduler_match else SchedulerMode.MATCH,
+            start=req.start,
         )
         return self._claim(req.workflow_id, req.compute_node_id, spec,
                            min(req.wait_seconds, MAX_WAIT_SECONDS), answer_fits, cancel)
@@ -170,22 +175,24 @@ class Claims:
                 sort = spec.sort_method
                 if sort is None:
                     sort = SortMethod.from_name(wf.jobs_sort_method)
-                jobs = self._claim_locked(workflow_id, state, node, sort, spec, answer_fits)
+                jobs = self._claim_locked(workflow_id, state, node, sort, spec, answer_fits, wf.run_id)
                 if node:
                     core.notifier.node_claimed(workflow_id, node, spec.still_free(jobs))
                 if jobs:
-                    return ClaimOutcome(tuple(jobs), actions_pending=workflow_id in core.pending_actions)
+                    return ClaimOutcome(tuple(jobs), actions_pending=workflow_id in core.pending_actions,
+                                        run_id=wf.run_id)
                 if state.is_complete():
-                    return ClaimOutcome((), ClaimEnd.WORKFLOW_COMPLETE, workflow_id in core.pending_actions)
+                    return ClaimOutcome((), ClaimEnd.WORKFLOW_COMPLETE, workflow_id in core.pending_actions,
+                                        wf.run_id)
                 seen = state.version
             remaining = deadline - time.monotonic()
             if remaining <= 0 or (cancel is not None and cancel.is_set()):
-                return ClaimOutcome((), ClaimEnd.NONE_FIT, workflow_id in core.pending_actions)
+                return ClaimOutcome((), ClaimEnd.NONE_FIT, workflow_id in core.pending_actions, wf.run_id)
             state.wait_for_change(seen, remaining, cancel)  # no lock held while waiting
 
     def _claim_locked(
         self, workflow_id: int, state: WorkflowState, node: Optional[int], sort: SortMethod,
-        spec: ClaimSpec, answer_fits: Optional[AnswerFits],
+        spec: ClaimSpec, answer_fits: Optional[AnswerFits], run_id: int = 0,
     ) -> list[Job]:
         label_id = state.label_id(spec.label)
         if label_id is None or len(state.ready) == 0:
@@ -201,7 +208,8 @@ class Claims:
         try:
             rows = store.jobs_by_ids(core.writer, ids)
             paths = store.output_paths(core.writer, ids)
-            jobs = [replace(rows[j], status=JobStatus.PENDING, compute_node_id=node or 0,
+            status = JobStatus.RUNNING if spec.start else JobStatus.PENDING
+            jobs = [replace(rows[j], status=status, compute_node_id=node or 0,
                             output_file_paths=tuple(paths.get(j, ()))) for j in ids]  # claim order
             if answer_fits is not None and len(jobs) > 1:
                 keep = max(1, min(len(jobs), answer_fits(jobs)))
@@ -211,10 +219,15 @@ class Claims:
             with core.transaction() as tx:
                 if store.claim_jobs(tx.conn, ids, node) != len(ids):
                     raise RuntimeError("ready index and database disagree")  # rolled back
+                if spec.start:  # as StartJob does, for each: RUNNING, the node, the event
+                    for job in jobs:
+                        store.start_job(tx.conn, job.id, node)
+                        tx.event(workflow_id, "job_started", Severity.INFO, job_id=job.id,
+                                 job_name=job.name, compute_node_id=node or 0, run_id=run_id)
         except BaseException:
             core.drop_state_locked(workflow_id)
             raise
-        state.graph.set_statuses(ids, [JobStatus.PENDING] * len(ids))
+        state.graph.set_statuses(ids, [status] * len(ids))
         return jobs
 
     def start_job(self, job_id: int, run_id: int, compute_node_id: int = 0) -> Job:

@@ -142,6 +142,9 @@ class Completer:
                 raise InvalidArgument(f"job {item.job_id}: result.{name} must be a finite number "
                                       f">= 0, not {value}")
         job = self._core.job_state(tx.conn, item.job_id)
+        if item.workflow_id and job.workflow_id != item.workflow_id:
+            raise InvalidArgument(f"job {item.job_id} belongs to workflow {job.workflow_id}, not "
+                                  f"{item.workflow_id}")
         if job.status in COMPLETE_STATUSES:
             raise InvalidTransition(
                 f"job {item.job_id} is already complete ({JobStatus(job.status).name})",

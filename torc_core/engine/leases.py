@@ -50,9 +50,9 @@ class Leases:
         if self._keeper is not None:
             self._keeper.stop()
 
-    def heartbeat(self, compute_node_id: int) -> tuple[float, list[int]]:
-        """Extend a node's lease; returns the lease length in seconds and the
-        jobs the node claimed but has not started.
+    def heartbeat(self, compute_node_id: int) -> tuple[float, list[int], list[int]]:
+        """Extend a node's lease; returns the lease length in seconds, the
+        jobs the node claimed but has not started, and the jobs it holds RUNNING.
 
         Raises:
             NotFound: Unknown node.
@@ -67,9 +67,9 @@ class Leases:
                     "stop, and register again to continue"
                 )
             store.renew_lease(tx.conn, compute_node_id, time.time() + core.lease_seconds)
-            pending = [j.job_id for j in store.node_jobs(tx.conn, compute_node_id)
-                       if j.status == JobStatus.PENDING]
-        return core.lease_seconds, pending
+            held = store.node_jobs(tx.conn, compute_node_id)
+        pending = [j.job_id for j in held if j.status == JobStatus.PENDING]
+        return core.lease_seconds, pending, [j.job_id for j in held if j.status == JobStatus.RUNNING]
 
     def expire_leases(self, now: Optional[float] = None) -> int:
         """Expire every active node whose lease ran out; returns how many."""

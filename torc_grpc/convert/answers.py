@@ -23,6 +23,7 @@ def claim_outcome_to_pb(o: ClaimOutcome, budget: Optional["AnswerBudget"] = None
         workflow_complete=o.end is ClaimEnd.WORKFLOW_COMPLETE,
         workflow_canceled=o.end is ClaimEnd.WORKFLOW_CANCELED,
         actions_pending=o.actions_pending,
+        run_id=o.run_id,
     )
 
 

@@ -288,6 +288,7 @@ def claim_request_from_pb(pb) -> ClaimRequest:
         label=pb.label,
         wait_seconds=pb.wait_seconds,
         strict_scheduler_match=pb.strict_scheduler_match,
+        start=pb.start,
     )
 
 

@@ -31,6 +31,7 @@ from ..auth.credentials import open_channel
 from ..client import Backoff, watch_ready_jobs
 from .config import StopReason, WorkerConfig, WorkerSummary
 from .actions import ActionRunner, run_before_exit
+from .reports import Reports
 from .node import RETRY_CODES, NodeSession, lease_lost
 from .processes import Finished, Message, News, Processes, Stop
 
@@ -38,7 +39,6 @@ log = logging.getLogger("torc_grpc.worker")
 
 S = common_pb2
 #: Status code number -> its name, for log lines.
-_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 #: Release mode: a job killed by a signal is reported this much later, unless the
 #: worker's own SIGTERM (scancel, preemption) arrives meanwhile and it is given back.
 SIGNAL_HOLD_SECONDS = 2.0
@@ -68,15 +68,17 @@ class Worker:
         self.summary = WorkerSummary()
         self._stop = threading.Event()
         self._inbox: "queue.SimpleQueue[Message]" = queue.SimpleQueue()
+        #: (when, Finished) of jobs killed by a signal, held back in release mode.
+        self._held: list[tuple[float, Finished]] = []
         self.session = NodeSession(config, self.channel, self._stop)
         self.processes = Processes(config, self._inbox)
         self.actions = ActionRunner(config, self.session)
+        self.reports = Reports(config, self.session, self.processes, self.summary, self._held)
         self._last_busy = time.monotonic()
         self._started = time.time()
         #: Set from the stream or the heartbeat: complete, canceled or lease lost.
         self._final: Optional[StopReason] = None
-        #: (when, Finished) of jobs killed by a signal, held back in release mode.
-        self._held: list[tuple[float, Finished]] = []
+
 
     @property
     def node(self) -> int:
@@ -113,14 +115,22 @@ class Worker:
         finally:
             self._stop.set()
             self.processes.kill_all()
+        self.summary.rpcs = self.session.calls
         log.info("compute node %d stops (%s): %d jobs run", self.node, self.summary.reason,
                  self.summary.jobs_run)
         return self.summary
 
     def _loop(self) -> StopReason:
         ended: Optional[StopReason] = None
+        suspect_stuck = False
         while True:
-            self._report(self._drain() + self._due_held())
+            stop = self.reports.take(self._drain() + self._due_held())
+            window = self.config.report_window
+            if window and self.reports.queued and self.processes.running and stop is None:
+                self._wait(window)  # another job may end within the window: one call for both
+                stop = self.reports.take(self._drain())
+            if stop is not None:
+                self._final = stop
             if self._final is StopReason.LEASE_LOST:
                 raise LeaseLost()
             if self._final is StopReason.SIGNALED:
@@ -148,12 +158,20 @@ class Worker:
             if deadline and time.time() >= deadline:
                 self._terminate_running()
                 return StopReason.TIME_UP
+            if claimed.jobs:
+                suspect_stuck = False
             if claimed.jobs or self.processes.running:
                 self._last_busy = time.monotonic()
                 if claimed.jobs:
                     continue  # there may be more that fits
             elif self.config.stop_when_stuck and claimed.none_fit and self.session.ready_count():
-                return StopReason.STUCK
+                # Ready jobs, and the claim found none that fit. The claim may have looked
+                # before the unblocker readied them: stuck only when a claim made after the
+                # count saw them finds nothing either.
+                if suspect_stuck:
+                    return StopReason.STUCK
+                suspect_stuck = True
+                continue
             idle_left = self.config.idle_timeout - (time.monotonic() - self._last_busy)
             if self.config.idle_timeout and idle_left <= 0:
                 return StopReason.IDLE
@@ -181,7 +199,8 @@ class Worker:
         grace = max(0.0, self.config.term_grace)
         self.session.stopping(grace + 15.0)
         running = len(self.processes.running)
-        self._report(self.processes.terminate_all(grace))
+        self.reports.take(self.processes.terminate_all(grace))
+        self.reports.flush()
         self.session.deregister()
         log.info("stopping on a signal: %d running jobs terminated and reported", running)
 
@@ -202,7 +221,8 @@ class Worker:
         if not self.processes.running:
             return
         grace = max(0.0, min(10.0, self.config.end_time - time.time()))
-        self._report(self.processes.terminate_all(grace))
+        self.reports.take(self.processes.terminate_all(grace))
+        self.reports.flush()
         log.info("end time: %d running jobs terminated", len(self.processes.terminating))
 
     def _resources(self, cpus: int, mem: int, gpus: int, nodes: int) -> common_pb2.Resources:
@@ -215,19 +235,21 @@ class Worker:
     # ------------------------------------------------------------ claims and starts
     def _claim(self) -> _Claimed:
         free = self.processes.free()
-        if free.num_cpus <= 0 and free.num_gpus <= 0:
-            return _Claimed([])  # full
         limit = 0
         if self.config.max_parallel_jobs:
             limit = self.config.max_parallel_jobs - len(self.processes.running)
-            if limit <= 0:
-                return _Claimed([])
+        if (free.num_cpus <= 0 and free.num_gpus <= 0) or (self.config.max_parallel_jobs and limit <= 0):
+            self.reports.flush()  # full: nothing to claim, but what finished is told now
+            return _Claimed([])
+        # One call: what finished (committed first), the claim, and the starts.
         request = worker_pb2.ClaimJobsRequest(
             workflow_id=self.config.workflow_id, compute_node_id=self.node,
-            resources=self._resources(*free), label=self.config.label, limit=limit)
+            resources=self._resources(*free), label=self.config.label, limit=limit, start=True,
+            completions=self.reports.outbox())
         if self.config.scheduler_config_id is not None:
             request.scheduler_config_id = self.config.scheduler_config_id
             request.strict_scheduler_match = self.config.strict_scheduler_match
+        self.session.calls += 1
         try:
             resp = self.session.worker.ClaimJobs(request, timeout=30)
         except grpc.RpcError as err:
@@ -235,8 +257,12 @@ class Worker:
                 if lease_lost(err):
                     raise LeaseLost() from err
                 raise
-            # The answer may be lost after the claim committed: adopt what we hold.
+            # The answer may be lost after the call committed: completions again (a repeat
+            # is recognized as already complete), and adopt the jobs the server says we hold.
+            self.reports.flush()
             return _Claimed(self.session.adopt(self.processes.running))
+        self.reports.answered(resp.completed)
+        self.session.note_run(resp.run_id)
         if resp.workflow_canceled:
             return _Claimed([], StopReason.CANCELED)
         if resp.workflow_complete:
@@ -246,6 +272,9 @@ class Worker:
     def _start(self, job) -> None:
         session = self.session
         run_id = session.run_id()
+        if job.status == S.JOB_STATUS_RUNNING and job.compute_node_id == self.node:
+            self._spawn(job, job, run_id)  # started by the claim
+            return
         try:
             started = session.call(session.worker.StartJob, worker_pb2.StartJobRequest(
                 job_id=job.id, run_id=run_id, compute_node_id=self.node)).job
@@ -256,6 +285,9 @@ class Worker:
             if not (started.status == S.JOB_STATUS_RUNNING and started.compute_node_id == self.node):
                 log.warning("job %d not started: %s", job.id, err.details())
                 return  # taken away (reset, canceled, lease)
+        self._spawn(job, started, run_id)
+
+    def _spawn(self, job, started, run_id: int) -> None:
         if job.output_file_paths and not started.output_file_paths:
             started.output_file_paths.extend(job.output_file_paths)
         self.processes.spawn(job, started, run_id, self.node)
@@ -277,62 +309,6 @@ class Worker:
             return
         self._inbox.put(item)  # handled by the loop
 
-    def _report(self, items: list) -> None:
-        completions, finished = [], {}
-        release_mode = self.config.on_signal == "release"
-        releasing = release_mode and any(isinstance(i, Stop) and i.reason is StopReason.SIGNALED for i in items)
-        if releasing:  # killed with the allocation after all: given back, not reported
-            for _when, item in self._held:
-                self.processes.running.pop(item.job_id, None)
-            self._held.clear()
-        for item in items:
-            if isinstance(item, Stop):
-                self._final = item.reason
-                continue
-            if not isinstance(item, Finished):
-                continue
-            if releasing and item.return_code < 0:
-                self.processes.running.pop(item.job_id, None)
-                continue  # killed with the allocation: given back by the release, not reported
-            if (release_mode and item.return_code < 0 and not item.held
-                    and item.job_id not in self.processes.terminating):
-                # scancel signals the jobs and the worker at once: wait a moment for our own signal.
-                self._held.append((time.monotonic(), item))
-                continue
-            r = self.processes.running.pop(item.job_id)
-            rc = item.return_code
-            finished[item.job_id] = (r.job, rc)
-            if item.error:
-                status = S.JOB_STATUS_FAILED
-            elif item.job_id in self.processes.terminating:
-                status = S.JOB_STATUS_TERMINATED
-            elif rc == 0 and self.processes.missing_outputs(r):
-                status = S.JOB_STATUS_FAILED
-            else:
-                status = S.JOB_STATUS_COMPLETED if rc == 0 else S.JOB_STATUS_FAILED
-            completions.append(worker_pb2.CompleteJobRequest(
-                job_id=item.job_id, status=status, run_id=self.session.run_id(),
-                result=common_pb2.JobResult(return_code=rc, exec_time_seconds=time.time() - r.started,
-                                            compute_node_id=self.node, attempt_id=r.job.attempt_id,
-                                            error=item.error)))
-            if status == S.JOB_STATUS_COMPLETED:
-                self.summary.completed += 1
-            else:
-                self.summary.failed += 1
-        if not completions:
-            return
-        resp = self.session.call(self.session.worker.CompleteJobs,
-                                 worker_pb2.CompleteJobsRequest(completions=completions))
-        for outcome in resp.results:
-            if not outcome.ok and not outcome.already_complete:
-                log.warning("job %d: completion refused (%s): %s", outcome.job_id,
-                            _CODE_NAMES.get(outcome.code, outcome.code), outcome.message)
-            if outcome.retried:
-                job, rc = finished[outcome.job_id]
-                log.info("job %d failed with %d and will be retried", job.id, rc)
-                if outcome.recovery_script:
-                    self.processes.recover(job, rc, outcome.recovery_script)
-
     def _due_held(self) -> list:
         """Jobs killed by a signal, held SIGNAL_HOLD_SECONDS (release mode), now reported."""
         now, due = time.monotonic(), []
@@ -346,6 +322,7 @@ class Worker:
             for msg in watch_ready_jobs(self.channel, self.config.workflow_id, self.node, backoff=backoff):
                 if self._stop.is_set():
                     return
+                self.summary.stream_messages += 1
                 if msg.workflow_canceled:
                     self._inbox.put(Stop(StopReason.CANCELED))
                 elif msg.workflow_complete:

@@ -58,6 +58,8 @@ class NodeSession:
         self._run_id = 0
         #: While stopping: no call retries past this monotonic time.
         self._retry_until: Optional[float] = None
+        #: Unary calls made (the worker's summary reports them per job).
+        self.calls = 0
 
     def call(self, method: Callable, request, timeout: float = 30.0):
         """A unary call, retried while the server is unreachable (bounded by reconnect_seconds)."""
@@ -67,6 +69,7 @@ class NodeSession:
             timeout = max(0.1, min(timeout, self._retry_until - time.monotonic()))
         attempt = 0
         while True:
+            self.calls += 1
             try:
                 return method(request, timeout=timeout)
             except grpc.RpcError as err:
@@ -123,9 +126,11 @@ class NodeSession:
                 log.warning("heartbeat failed: %s", err.code().name)
 
     def adopt(self, running: Collection[int]) -> list:
-        """Jobs this node holds but does not run (a claim whose answer was lost)."""
+        """Jobs this node holds but does not run (a claim whose answer was lost):
+        claimed ones, and ones the claim started."""
         resp = self.call(self.worker.Heartbeat, worker_pb2.HeartbeatRequest(compute_node_id=self.node))
-        jobs = [self.get_job(job_id) for job_id in resp.pending_job_ids if job_id not in running]
+        held = [*resp.pending_job_ids, *resp.running_job_ids]
+        jobs = [self.get_job(job_id) for job_id in held if job_id not in running]
         if jobs:
             log.info("adopted %d jobs claimed before a lost answer", len(jobs))
         return jobs
@@ -136,6 +141,11 @@ class NodeSession:
     def status(self):
         return self.call(self.workflows.GetWorkflowStatus, workflow_pb2.GetWorkflowStatusRequest(
             workflow_id=self.config.workflow_id))
+
+    def note_run(self, run_id: int) -> None:
+        """The run a claim answer named (no status call needed)."""
+        if run_id:
+            self._run_id = run_id
 
     def run_id(self) -> int:
         """The workflow's current run (read once)."""

@@ -1,6 +1,6 @@
 """Running jobs: spawn each as a shell process in its own session with torc's
-environment and per-attempt output files, reap it on a thread, signal it,
-and check what it declared it would write."""
+environment and per-attempt output files (children.py: posix_spawn, one
+reaper thread), signal it, and check what it declared it would write."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import queue
 import re
 import signal
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Optional, Union
 from torc_core.resources import Capacity
 
 from .._pb import common_pb2
+from .children import Child, Reaper, spawn_shell
 from .config import StopReason, WorkerConfig
 
 log = logging.getLogger("torc_grpc.worker")
@@ -61,9 +61,11 @@ Message = Union[Finished, Stop, News]
 class RunningJob:
     job: common_pb2.Job
     #: None when the job could not be started.
-    proc: Optional[subprocess.Popen]
+    proc: Optional[Child]
     started: float
     stderr_path: str
+    #: The run it was started in (what its completion names).
+    run_id: int = 0
 
 
 def job_need(job: common_pb2.Job) -> Capacity:
@@ -81,6 +83,11 @@ class Processes:
         self.running: dict[int, RunningJob] = {}
         #: Jobs killed on purpose (end time): reported TERMINATED.
         self.terminating: set[int] = set()
+        #: pid -> job id of the running children (the reaper's thread reads it).
+        self._jobs_of: dict[int, int] = {}
+        self._reaper = Reaper(self._exited)
+        #: This process's environment, copied once (each job adds its own on top).
+        self._base_env = dict(os.environ)
 
     def free(self) -> Capacity:
         """The node's capacity less what the running jobs take (the one resource rule)."""
@@ -103,14 +110,13 @@ class Processes:
             command = f"{job.invocation_script} {job.command}".strip()
             if "\x00" in command:
                 raise ValueError("the command contains a NUL byte")
-            with open(out / f"{stem}.o", "wb") as stdout, open(stderr_path, "wb") as stderr:
-                proc = subprocess.Popen(command, shell=True, stdout=stdout, stderr=stderr, env=env,
-                                        start_new_session=True)
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            self._not_started(job, started, stderr_path, f"{type(exc).__name__}: {exc}")
+            proc = spawn_shell(command, env, str(out / f"{stem}.o"), stderr_path)
+        except (OSError, ValueError) as exc:
+            self._not_started(job, started, stderr_path, f"{type(exc).__name__}: {exc}", run_id)
             return
-        self.running[job.id] = RunningJob(started, proc, time.time(), stderr_path)
-        threading.Thread(target=self._reap, args=(job.id, proc), daemon=True).start()
+        self.running[job.id] = RunningJob(started, proc, time.time(), stderr_path, run_id)
+        self._jobs_of[proc.pid] = job.id
+        self._reaper.watch(proc)
 
     def _environment(self, job: common_pb2.Job, started: common_pb2.Job, run_id: int, node: int,
                      out: Path) -> dict[str, str]:
@@ -119,13 +125,13 @@ class Processes:
                 raise ValueError(f"environment variable name {key[:40]!r} is not valid")
             if "\x00" in value:
                 raise ValueError(f"environment variable {key} contains a NUL byte")
-        return {**os.environ, **dict(job.env), "TORC_WORKFLOW_ID": str(self.config.workflow_id),
+        return {**self._base_env, **dict(job.env), "TORC_WORKFLOW_ID": str(self.config.workflow_id),
                 "TORC_JOB_ID": str(job.id), "TORC_JOB_NAME": job.name, "TORC_RUN_ID": str(run_id),
                 "TORC_ATTEMPT_ID": str(started.attempt_id), "TORC_COMPUTE_NODE_ID": str(node),
                 "TORC_OUTPUT_DIR": str(out)}
 
     def _not_started(self, job: common_pb2.Job, started: common_pb2.Job, stderr_path: str,
-                     reason: str) -> None:
+                     reason: str, run_id: int = 0) -> None:
         reason = f"torc-grpc worker could not start job {job.id} ({job.name}): {reason}"[:4000]
         log.warning("%s", reason)
         try:
@@ -133,14 +139,15 @@ class Processes:
                 err.write(reason + "\n")
         except OSError:  # the output dir itself may be the problem; the result has the reason
             pass
-        self.running[job.id] = RunningJob(started, None, time.time(), stderr_path)
+        self.running[job.id] = RunningJob(started, None, time.time(), stderr_path, run_id)
         self.inbox.put(Finished(job.id, CANNOT_START, reason))
 
-    def _reap(self, job_id: int, proc: subprocess.Popen) -> None:
-        self.inbox.put(Finished(job_id, proc.wait()))
+    def _exited(self, child: Child) -> None:
+        """The reaper's thread: a child ended."""
+        self.inbox.put(Finished(self._jobs_of.pop(child.pid), child.returncode))
 
     @staticmethod
-    def signal(proc: Optional[subprocess.Popen], sig: int) -> None:
+    def signal(proc: Optional[Child], sig: int) -> None:
         if proc is None:
             return
         try:
@@ -160,9 +167,7 @@ class Processes:
         for r in list(self.running.values()):
             if r.proc is None:
                 continue
-            try:
-                r.proc.wait(max(0.0, end - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            if r.proc.wait(max(0.0, end - time.monotonic())) is None:
                 self.signal(r.proc, signal.SIGKILL)  # a straggler
         done: list[Finished] = []
         deadline = time.monotonic() + 30

@@ -76,7 +76,7 @@ class RegisterComputeNodeResponse(_message.Message):
     def __init__(self, compute_node_id: _Optional[int] = ..., lease_seconds: _Optional[float] = ...) -> None: ...
 
 class ClaimJobsRequest(_message.Message):
-    __slots__ = ("workflow_id", "compute_node_id", "resources", "limit", "sort_method", "scheduler_config_id", "label", "wait_seconds", "strict_scheduler_match")
+    __slots__ = ("workflow_id", "compute_node_id", "resources", "limit", "sort_method", "scheduler_config_id", "label", "wait_seconds", "strict_scheduler_match", "completions", "start")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_NODE_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +86,8 @@ class ClaimJobsRequest(_message.Message):
     LABEL_FIELD_NUMBER: _ClassVar[int]
     WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     STRICT_SCHEDULER_MATCH_FIELD_NUMBER: _ClassVar[int]
+    COMPLETIONS_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     compute_node_id: int
     resources: _common_pb2.Resources
@@ -95,21 +97,27 @@ class ClaimJobsRequest(_message.Message):
     label: str
     wait_seconds: float
     strict_scheduler_match: bool
-    def __init__(self, workflow_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., limit: _Optional[int] = ..., sort_method: _Optional[_Union[_common_pb2.SortMethod, str]] = ..., scheduler_config_id: _Optional[int] = ..., label: _Optional[str] = ..., wait_seconds: _Optional[float] = ..., strict_scheduler_match: _Optional[bool] = ...) -> None: ...
+    completions: _containers.RepeatedCompositeFieldContainer[CompleteJobRequest]
+    start: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., limit: _Optional[int] = ..., sort_method: _Optional[_Union[_common_pb2.SortMethod, str]] = ..., scheduler_config_id: _Optional[int] = ..., label: _Optional[str] = ..., wait_seconds: _Optional[float] = ..., strict_scheduler_match: _Optional[bool] = ..., completions: _Optional[_Iterable[_Union[CompleteJobRequest, _Mapping]]] = ..., start: _Optional[bool] = ...) -> None: ...
 
 class ClaimJobsResponse(_message.Message):
-    __slots__ = ("jobs", "reason", "workflow_complete", "workflow_canceled", "actions_pending")
+    __slots__ = ("jobs", "reason", "workflow_complete", "workflow_canceled", "actions_pending", "completed", "run_id")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_COMPLETE_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_CANCELED_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_PENDING_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[_common_pb2.Job]
     reason: str
     workflow_complete: bool
     workflow_canceled: bool
     actions_pending: bool
-    def __init__(self, jobs: _Optional[_Iterable[_Union[_common_pb2.Job, _Mapping]]] = ..., reason: _Optional[str] = ..., workflow_complete: _Optional[bool] = ..., workflow_canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ...) -> None: ...
+    completed: _containers.RepeatedCompositeFieldContainer[CompleteJobOutcome]
+    run_id: int
+    def __init__(self, jobs: _Optional[_Iterable[_Union[_common_pb2.Job, _Mapping]]] = ..., reason: _Optional[str] = ..., workflow_complete: _Optional[bool] = ..., workflow_canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., completed: _Optional[_Iterable[_Union[CompleteJobOutcome, _Mapping]]] = ..., run_id: _Optional[int] = ...) -> None: ...
 
 class ClaimNextJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "compute_node_id", "limit")
@@ -212,12 +220,14 @@ class HeartbeatRequest(_message.Message):
     def __init__(self, compute_node_id: _Optional[int] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("lease_seconds", "pending_job_ids")
+    __slots__ = ("lease_seconds", "pending_job_ids", "running_job_ids")
     LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PENDING_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     lease_seconds: float
     pending_job_ids: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, lease_seconds: _Optional[float] = ..., pending_job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+    running_job_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, lease_seconds: _Optional[float] = ..., pending_job_ids: _Optional[_Iterable[int]] = ..., running_job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class WatchReadyJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "compute_node_id")

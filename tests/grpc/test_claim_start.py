@@ -1,0 +1,113 @@
+"""One call per cycle: ClaimJobs carries the completions of what finished and
+starts what it claims (issue 16), with the same fencing as StartJob and
+CompleteJobs; and the worker's children (posix_spawn, one reaper)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+
+import grpc
+import pytest
+
+from torc_grpc._pb import common_pb2 as c
+from torc_grpc._pb import event_pb2 as epb
+from torc_grpc._pb import job_pb2 as jpb
+from torc_grpc._pb import worker_pb2 as kpb
+from torc_grpc._pb import workflow_pb2 as wpb
+from torc_grpc.testing import local_server
+from torc_grpc.worker.children import Reaper, spawn_shell
+
+S = c.JobStatus
+BIG = c.Resources(num_cpus=2, memory_bytes=2**30, num_nodes=1)
+
+
+def _workflow(stubs, n=4, name="w"):
+    resp = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(
+        name=name, jobs=[c.JobSpec(name=f"j{k}", command="true") for k in range(n)])))
+    run = stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=resp.workflow.id)).run_id
+    node = stubs.worker.RegisterComputeNode(kpb.RegisterComputeNodeRequest(
+        workflow_id=resp.workflow.id, hostname="h", resources=BIG)).compute_node_id
+    return resp.workflow.id, run, node
+
+
+def test_a_claim_starts_its_jobs_and_commits_the_completions_it_carries(db_path):
+    with local_server(db_path) as (_running, stubs):
+        wf, run, node = _workflow(stubs)
+        first = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=node,
+                                                            resources=BIG, start=True))
+        assert first.run_id == run and len(first.jobs) == 2
+        assert {j.status for j in first.jobs} == {S.JOB_STATUS_RUNNING}
+        beat = stubs.worker.Heartbeat(kpb.HeartbeatRequest(compute_node_id=node))
+        assert sorted(beat.running_job_ids) == sorted(j.id for j in first.jobs) and not beat.pending_job_ids
+        done = [kpb.CompleteJobRequest(job_id=j.id, status=S.JOB_STATUS_COMPLETED, run_id=run) for j in first.jobs]
+        second = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=node,
+                                                             resources=BIG, start=True, completions=done))
+        assert [o.ok for o in second.completed] == [True, True] and len(second.jobs) == 2
+        again = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=node,
+                                                            resources=c.Resources(num_nodes=1), completions=done))
+        assert [o.already_complete for o in again.completed] == [True, True]  # a repeat after a lost answer
+        events = [e.event_type for e in stubs.event.ListEvents(epb.ListEventsRequest(workflow_id=wf)).events]
+        assert events.count("job_started") == 4 and events.count("job_completed") == 2
+
+
+def test_a_claim_cannot_complete_jobs_of_another_node_or_workflow(db_path):
+    with local_server(db_path) as (_running, stubs):
+        wf, run, node = _workflow(stubs)
+        other_wf, other_run, other_node = _workflow(stubs, name="other")
+        theirs = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=other_wf, compute_node_id=other_node,
+                                                             resources=BIG, start=True)).jobs
+        mine = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=node,
+                                                           resources=BIG, start=True)).jobs
+        stranger = stubs.worker.RegisterComputeNode(kpb.RegisterComputeNodeRequest(
+            workflow_id=wf, hostname="s", resources=BIG)).compute_node_id
+        for target_node, job, run_id in ((node, theirs[0], other_run), (stranger, mine[0], run)):
+            resp = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(
+                workflow_id=wf, compute_node_id=target_node, resources=c.Resources(num_nodes=1),
+                completions=[kpb.CompleteJobRequest(job_id=job.id, status=S.JOB_STATUS_COMPLETED, run_id=run_id)]))
+            (outcome,) = resp.completed
+            assert not outcome.ok and outcome.code in (grpc.StatusCode.INVALID_ARGUMENT.value[0],
+                                                       grpc.StatusCode.FAILED_PRECONDITION.value[0])
+        listed = stubs.job.ListJobs(jpb.ListJobsRequest(workflow_id=other_wf)).jobs
+        assert {j.id: j.status for j in listed}[theirs[0].id] == S.JOB_STATUS_RUNNING  # untouched
+
+
+def test_start_needs_a_node_and_completions_are_bounded(db_path):
+    with local_server(db_path) as (_running, stubs):
+        wf, run, _node = _workflow(stubs)
+        with pytest.raises(grpc.RpcError) as err:
+            stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, resources=BIG, start=True))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "compute_node_id" in err.value.details()
+        many = [kpb.CompleteJobRequest(job_id=1, status=S.JOB_STATUS_COMPLETED, run_id=run)] * 10_001
+        with pytest.raises(grpc.RpcError) as err:
+            stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=_node, resources=BIG,
+                                                        completions=many))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "CompleteJobs" in err.value.details()
+
+
+def test_children_are_reaped_by_one_thread_with_their_codes_and_no_inherited_fds(tmp_path):
+    ended: "queue.SimpleQueue" = queue.SimpleQueue()
+    kids = {}
+    inherited = os.open(os.devnull, os.O_RDONLY)
+    os.set_inheritable(inherited, True)  # as a descriptor from the worker's own parent would be
+    reaper = Reaper(ended.put)
+    for k, command in enumerate(["exit 3", "true", "kill -9 $$", "exec ls /proc/self/fd",
+                                 "sleep 0.2; exit 7"] * 4):
+        child = spawn_shell(command, dict(os.environ), str(tmp_path / f"{k}.o"), str(tmp_path / f"{k}.e"))
+        reaper.watch(child)
+        kids[child.pid] = (child, command)
+    codes = {}
+    for _ in kids:
+        child = ended.get(timeout=30)
+        codes[child.pid] = child.returncode
+    want = {"exit 3": 3, "true": 0, "kill -9 $$": -signal.SIGKILL, "sleep 0.2; exit 7": 7}
+    for pid, (child, command) in kids.items():
+        assert codes[pid] == want.get(command, 0) and child.wait(0) == codes[pid], command
+    fds = sorted(int(x) for x in (tmp_path / "3.o").read_text().split())
+    assert fds == [0, 1, 2, 3], fds  # ls's own listing handle; nothing of the worker's
+    os.close(inherited)
+    with pytest.raises(OSError):
+        spawn_shell("true", dict(os.environ), str(tmp_path / "no" / "such.o"), str(tmp_path / "e"))
+    with pytest.raises(ValueError):
+        spawn_shell("true\x00", dict(os.environ), str(tmp_path / "n.o"), str(tmp_path / "n.e"))
