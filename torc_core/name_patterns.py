@@ -43,10 +43,15 @@ def compile_pattern(pattern: str):
 
 def matching(patterns: Iterable[str], names: Iterable[str], exclude: str = "") -> list[list[str]]:
     """For each pattern, the names it matches (search semantics), in name
-    order; `exclude` (the job itself) never matches."""
-    names = [n for n in names if n != exclude]
+    order; `exclude` (the job itself) never matches. No patterns costs
+    nothing (it is asked for every job and list: once it copied the names
+    each time, quadratic in the jobs of a spec)."""
+    patterns = list(patterns)
+    if not patterns:
+        return []
+    names = list(names)
     out = []
     for pattern in patterns:
         rx = compile_pattern(pattern)
-        out.append([n for n in names if rx.search(n)])
+        out.append([n for n in names if n != exclude and rx.search(n)])
     return out
