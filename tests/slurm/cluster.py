@@ -22,8 +22,27 @@ from dataclasses import dataclass
 BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo", "munged", "mungekey")
 
 
+PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
+
+
 def missing() -> list[str]:
     return [b for b in BINARIES if shutil.which(b) is None]
+
+
+def install() -> str:
+    """apt-get the packages when something is missing and we may (root, Debian):
+    the README's test command then works on a fresh machine as .ci/run does.
+    Returns what is still missing ("" when nothing)."""
+    if not missing():
+        return ""
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return ", ".join(missing())
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
+    if subprocess.run(cmd, env=env, capture_output=True, timeout=900).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=900)
+        subprocess.run(cmd, env=env, capture_output=True, timeout=900)
+    return ", ".join(missing())
 
 
 def _free_ports(n: int) -> list[int]:

@@ -19,7 +19,7 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def slurm():
     """The cluster; the tests fail (not skip) without Slurm: deselect them with -m 'not slurm'."""
-    missing = slurm_cluster.missing()
+    missing = slurm_cluster.install()
     if missing:
         pytest.fail(f"Slurm is not installed (missing {', '.join(missing)}): .ci/run installs it "
                     "(apt-get install slurmctld slurmd slurm-client munge); or deselect with -m 'not slurm'")
