@@ -85,6 +85,30 @@ def test_without_slurm_what_needs_it_is_refused_and_slurm_rpcs_say_why(db_path):
             assert err.value.code() == code, request
 
 
+def test_an_action_is_completed_only_by_a_node_of_its_workflow(db_path):
+    spec = c.WorkflowSpec(name="w", jobs=[c.JobSpec(name="a", command="true")], actions=[c.WorkflowActionSpec(
+        trigger_type="on_workflow_start", action_type="run_commands", commands=["true"])])
+    with local_server(db_path) as (_running, stubs):
+        mine = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=spec)).workflow.id
+        other = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=spec)).workflow.id
+        for wf in (mine, other):
+            stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf))
+        nodes = {wf: stubs.worker.RegisterComputeNode(kpb.RegisterComputeNodeRequest(
+            workflow_id=wf, hostname="h")).compute_node_id for wf in (mine, other)}
+        (action,) = stubs.worker.ClaimActions(kpb.ClaimActionsRequest(workflow_id=mine,
+                                                                      compute_node_id=nodes[mine])).actions
+        with pytest.raises(grpc.RpcError) as err:  # another workflow's node cannot claim it either
+            stubs.worker.ClaimActions(kpb.ClaimActionsRequest(workflow_id=mine, compute_node_id=nodes[other]))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.RpcError) as err:
+            stubs.worker.CompleteAction(kpb.CompleteActionRequest(action_id=action.id,
+                                                                  compute_node_id=nodes[other]))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        stubs.worker.CompleteAction(kpb.CompleteActionRequest(action_id=action.id, compute_node_id=nodes[mine]))
+        assert not stubs.worker.ClaimActions(kpb.ClaimActionsRequest(workflow_id=mine,
+                                                                     compute_node_id=nodes[mine])).actions
+
+
 @pytest.mark.parametrize("field,value", [("walltime", "soon"), ("extra", "--x\nrm -rf ~"), ("mem", "lots")])
 def test_bad_scheduler_fields_are_invalid_arguments_naming_them(db_path, field, value):
     with local_server(db_path) as (_running, stubs):
@@ -94,3 +118,14 @@ def test_bad_scheduler_fields_are_invalid_arguments_naming_them(db_path, field, 
             stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=spec))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert field in err.value.details()
+
+
+@pytest.mark.parametrize("field", ["compute_node_expiration_buffer_seconds", "compute_node_wait_for_new_jobs_seconds"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 1e9])
+def test_bad_worker_settings_of_a_slurm_workflow_are_refused(db_path, field, value):
+    with local_server(db_path) as (_running, stubs):
+        spec = c.WorkflowSpec(name="w", jobs=[c.JobSpec(name="a", command="true")], **{field: value})
+        with pytest.raises(grpc.RpcError) as err:
+            stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=spec))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in err.value.details()
+        assert not stubs.workflow.ListWorkflows(wpb.ListWorkflowsRequest()).workflows

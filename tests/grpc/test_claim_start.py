@@ -79,7 +79,17 @@ def test_start_needs_a_node_and_completions_are_bounded(db_path):
         with pytest.raises(grpc.RpcError) as err:
             stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, resources=BIG, start=True))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "compute_node_id" in err.value.details()
-        many = [kpb.CompleteJobRequest(job_id=1, status=S.JOB_STATUS_COMPLETED, run_id=run)] * 10_001
+        one = [kpb.CompleteJobRequest(job_id=1, status=S.JOB_STATUS_COMPLETED, run_id=run)]
+        with pytest.raises(grpc.RpcError) as err:  # completions name the node that ran them
+            stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, resources=BIG, completions=one))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "compute_node_id" in err.value.details()
+        nan = [kpb.CompleteJobRequest(job_id=1, status=S.JOB_STATUS_COMPLETED, run_id=run,
+                                      result=c.JobResult(exec_time_seconds=float("nan")))]
+        with pytest.raises(grpc.RpcError) as err:  # the validator reaches inside a claim's completions
+            stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=_node, resources=BIG,
+                                                        completions=nan))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "completions[0]" in err.value.details()
+        many = one * 10_001
         with pytest.raises(grpc.RpcError) as err:
             stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(workflow_id=wf, compute_node_id=_node, resources=BIG,
                                                         completions=many))

@@ -228,6 +228,12 @@ class Engine:
         return self._claims.claim_jobs(req, answer_fits, cancel)
 
     @_busy
+    def complete_and_claim(self, req: ClaimRequest, completions: Sequence[Completion],
+                           answer_fits: Optional[AnswerFits] = None, cancel: Optional[Cancel] = None
+                           ) -> tuple[CompletionOutcome, ClaimOutcome]:
+        return self._completer.complete_and_claim(self._claims, req, completions, answer_fits, cancel)
+
+    @_busy
     def claim_next_jobs(self, workflow_id: int, compute_node_id: int = 0, limit: int = 0,
                         answer_fits: Optional[AnswerFits] = None) -> ClaimOutcome:
         return self._claims.claim_next_jobs(workflow_id, compute_node_id, limit, answer_fits)

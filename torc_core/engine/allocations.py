@@ -132,7 +132,7 @@ class Allocations:
                      slurm_job_id=slurm_job_id, scheduler=sched.spec.name, source=source.value)
             if sched.paused or sched.failures:
                 store.set_breaker(tx.conn, sched.id, sched.failures, False, 0.0, sched.message)
-            return [a for a in store.allocations(tx.conn, sched.workflow_id) if a.id == alloc_id][0]
+            return store.allocation_by_id(tx.conn, alloc_id)
 
     def submit_failed(self, sched: Scheduler, message: str) -> Scheduler:
         """sbatch refused: count it toward the breaker; the event carries sbatch's words."""
@@ -234,5 +234,5 @@ def link_node_locked(tx: Tx, workflow_id: int, node_id: int, slurm_job_id: str) 
 
 def check_schedule_request(num_allocations: int) -> int:
     if num_allocations < 0 or num_allocations > 100:
-        raise InvalidArgument(f"num_allocations must be between 1 and 100, not {num_allocations}")
+        raise InvalidArgument(f"num_allocations must be between 0 (= 1) and 100, not {num_allocations}")
     return num_allocations or 1

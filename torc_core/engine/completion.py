@@ -17,16 +17,29 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence
 
 from .. import store
 from ..errors import InvalidArgument, InvalidTransition, TorcError
-from ..models import COMPLETE_STATUSES, TERMINAL_STATUSES, Completion, Job, JobStatus, Severity
-from .claims import check_holder, check_run
+from ..models import (
+    COMPLETE_STATUSES,
+    TERMINAL_STATUSES,
+    ClaimOutcome,
+    ClaimRequest,
+    Completion,
+    Job,
+    JobStatus,
+    Severity,
+)
+from .claims import AnswerFits, Claims, check_holder, check_run
 from .core import EngineCore, StatusChange, Tx
 from .retries import auto_retry
+from .state import Cancel
 from .unblocker import Handoff
+
+#: Completions one ClaimJobs may carry (their outcomes stay well inside one answer).
+MAX_CLAIM_COMPLETIONS = 10_000
 
 _EVENT_FOR_STATUS = {
     JobStatus.COMPLETED: ("job_completed", Severity.INFO),
@@ -81,6 +94,23 @@ class Completer:
         if outcome.refusals[0] is not None:
             raise outcome.refusals[0]
         return outcome.jobs[completion.job_id]
+
+    def complete_and_claim(self, claims: Claims, req: ClaimRequest, completions: Sequence[Completion],
+                           answer_fits: Optional[AnswerFits] = None, cancel: Optional[Cancel] = None,
+                           ) -> tuple[CompletionOutcome, ClaimOutcome]:
+        """ClaimJobs carrying completions ("these finished, give me more"): the
+        completions are committed first, as CompleteJobs would, each fenced to the
+        claiming node and its workflow (a job of another node or workflow is
+        refused on its own); then the claim runs."""
+        if len(completions) > MAX_CLAIM_COMPLETIONS:
+            raise InvalidArgument(f"completions: at most {MAX_CLAIM_COMPLETIONS} with a claim "
+                                  "(CompleteJobs takes more)")
+        if completions and req.compute_node_id <= 0:
+            raise InvalidArgument("completions with a claim need the compute_node_id that ran them")
+        fenced = [replace(c, workflow_id=req.workflow_id, compute_node_id=req.compute_node_id)
+                  for c in completions]
+        done = self.group_commit(fenced) if fenced else CompletionOutcome()
+        return done, claims.claim_jobs(req, answer_fits, cancel)
 
     def complete_jobs(self, completions: Sequence[Completion]) -> CompletionOutcome:
         """Complete many jobs in one transaction; refusals are per item."""

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..access import LOCAL
+from ..engine.allocations import check_schedule_request
 from ..errors import InvalidTransition, TorcError
 from ..models import JobStatus
 from ..tokens import WORKER_PREFIX, digest, new_token
@@ -268,7 +269,8 @@ class Allocator:
 
     def schedule(self, workflow_id: int, scheduler: str, num_allocations: int,
                  one_per_node: bool = False, max_parallel_jobs: int = 0) -> list[Allocation]:
-        """torc's schedule-nodes: submit now (resumes a paused scheduler)."""
+        """torc's schedule-nodes: submit now (resumes a paused scheduler); 0 = 1 allocation."""
+        num_allocations = check_schedule_request(num_allocations)
         with self._lock:
             self.engine.get_workflow(workflow_id)
             sched = self.engine.slurm.scheduler(workflow_id, scheduler)

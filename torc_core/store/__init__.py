@@ -45,7 +45,6 @@ from .actions import (
     has_actions,
     insert_action,
     node_ran,
-    pending_run_commands,
     reset_actions,
     trigger_workflow,
 )
@@ -133,6 +132,7 @@ from .workflows import (
 )
 from .slurm import (
     active_nodes_of_slurm_job,
+    allocation_by_id,
     allocation_of_slurm_job,
     allocations,
     insert_allocation,
@@ -152,8 +152,8 @@ from .slurm import (
 )
 
 __all__ = [
-    "action_by_id", "actions", "claim_action", "count_by_status", "count_jobs", "fire_due", "fired_unclaimed", "has_actions", "insert_action", "node_ran", "pending_run_commands", "reset_actions", "trigger_workflow",
-    "active_nodes_of_slurm_job", "allocation_of_slurm_job", "allocations", "insert_allocation", "insert_schedulers", "live_allocations", "mark_worker_seen", "scheduler_by_id", "scheduler_by_name", "schedulers", "set_breaker", "set_node_slurm_job", "set_slurm_settings", "slurm_settings", "update_allocation", "work_by_class", "workflows_with_schedulers",
+    "action_by_id", "actions", "claim_action", "count_by_status", "count_jobs", "fire_due", "fired_unclaimed", "has_actions", "insert_action", "node_ran", "reset_actions", "trigger_workflow",
+    "active_nodes_of_slurm_job", "allocation_by_id", "allocation_of_slurm_job", "allocations", "insert_allocation", "insert_schedulers", "live_allocations", "mark_worker_seen", "scheduler_by_id", "scheduler_by_name", "schedulers", "set_breaker", "set_node_slurm_job", "set_slurm_settings", "slurm_settings", "update_allocation", "work_by_class", "workflows_with_schedulers",
     "GroupRow", "WorkerTokenRow", "add_member", "delete_group", "group_by_name", "insert_group",
     "insert_worker_token", "job_workflow", "job_workflows", "link_workflow", "list_groups", "node_workflow",
     "remove_member", "revoke_worker_token", "unlink_workflow", "worker_token_by_digest",

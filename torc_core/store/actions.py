@@ -57,12 +57,6 @@ WHERE workflow_id = ? AND action_type = ? AND fired_at IS NOT NULL AND executed 
 """
 CLAIM_ACTION = "UPDATE workflow_action SET executed = 1 WHERE id = ? AND executed = 0"
 NODE_RAN = "INSERT OR IGNORE INTO workflow_action_node (action_id, compute_node_id) VALUES (?, ?)"
-PENDING_RUN_COMMANDS = """
-SELECT COUNT(*) FROM workflow_action WHERE workflow_id = ? AND action_type = 'run_commands'
-    AND fired_at IS NOT NULL AND executed = 0
-"""
-
-
 def _action(row: tuple) -> StoredAction:
     raw = json.loads(row[2])
     raw["jobs"] = tuple(raw.get("jobs") or ())
@@ -142,6 +136,3 @@ def node_ran(conn: apsw.Connection, action_id: int, node_id: int) -> bool:
     conn.execute(NODE_RAN, (action_id, node_id))
     return conn.changes() == 1
 
-
-def pending_run_commands(conn: apsw.Connection, workflow_id: int) -> int:
-    return one(conn, PENDING_RUN_COMMANDS, (workflow_id,))[0]

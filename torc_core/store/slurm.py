@@ -49,6 +49,10 @@ SELECT {ALLOCATION_COLUMNS} FROM slurm_allocation a INDEXED BY idx_slurm_allocat
 JOIN slurm_scheduler s ON s.id = a.scheduler_id
 WHERE a.state IN ('queued', 'running') ORDER BY a.id
 """
+ALLOCATION_BY_ID = f"""
+SELECT {ALLOCATION_COLUMNS} FROM slurm_allocation a JOIN slurm_scheduler s ON s.id = a.scheduler_id
+WHERE a.id = ?
+"""
 ALLOCATION_BY_SLURM_JOB = f"""
 SELECT {ALLOCATION_COLUMNS} FROM slurm_allocation a JOIN slurm_scheduler s ON s.id = a.scheduler_id
 WHERE a.slurm_job_id = ? AND a.workflow_id = ? ORDER BY a.id DESC LIMIT 1
@@ -143,6 +147,11 @@ def allocations(conn: apsw.Connection, workflow_id: int) -> list[Allocation]:
 
 def live_allocations(conn: apsw.Connection) -> list[Allocation]:
     return [_allocation(r) for r in conn.execute(LIVE_ALLOCATIONS)]
+
+
+def allocation_by_id(conn: apsw.Connection, allocation_id: int) -> Optional[Allocation]:
+    row = one(conn, ALLOCATION_BY_ID, (allocation_id,))
+    return _allocation(row) if row else None
 
 
 def allocation_of_slurm_job(conn: apsw.Connection, workflow_id: int, slurm_job_id: str) -> Optional[Allocation]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Optional
 
 from torc_core.engine import Engine
-from torc_core.engine.allocations import check_schedule_request
 from torc_core.errors import InvalidTransition
 from torc_core.slurm.allocator import Allocator
 
@@ -37,8 +36,7 @@ class SlurmServiceServicer(pb_grpc.SlurmServiceServicer):
 
     @translate_errors
     def ScheduleNodes(self, request, context):
-        n = check_schedule_request(request.num_allocations)
-        done = self._allocator().schedule(request.workflow_id, request.scheduler, n,
+        done = self._allocator().schedule(request.workflow_id, request.scheduler, request.num_allocations,
                                           request.start_one_worker_per_node, request.max_parallel_jobs)
         return pb.ScheduleNodesResponse(allocations=[allocation_to_pb(a) for a in done])
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 from torc_core.engine import Cancel, Engine
-from torc_core.errors import InvalidArgument
 
 from .. import convert
 from .._pb import worker_pb2 as pb
@@ -15,10 +14,6 @@ from ..boundary import DEFAULT, Boundary
 from ..convert.slurm import action_to_pb
 from ..errors import translate_errors, translate_stream_errors
 from ..streams import attached
-
-
-#: Completions one ClaimJobs may carry (their outcomes stay well inside the answer budget).
-MAX_CLAIM_COMPLETIONS = 10_000
 
 
 class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
@@ -42,19 +37,12 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
             left = context.time_remaining()
             if left is not None:
                 req = dataclasses.replace(req, wait_seconds=max(0.0, min(req.wait_seconds, left - 0.05)))
-        completed = None
-        if len(request.completions) > MAX_CLAIM_COMPLETIONS:
-            raise InvalidArgument(f"completions: at most {MAX_CLAIM_COMPLETIONS} with a claim "
-                                  "(CompleteJobs takes more)")
-        if request.completions:  # "these finished": committed first, as CompleteJobs would
-            items = [dataclasses.replace(convert.completion_from_pb(c), workflow_id=request.workflow_id,
-                                         compute_node_id=request.compute_node_id)
-                     for c in request.completions]
-            completed = convert.completion_outcomes_to_pb(items, self.engine.complete_jobs_detailed(items))
-        outcome = self.engine.claim_jobs(req, budget, cancel)
+        if not request.completions:
+            return convert.claim_outcome_to_pb(self.engine.claim_jobs(req, budget, cancel), budget)
+        items = [convert.completion_from_pb(c) for c in request.completions]
+        done, outcome = self.engine.complete_and_claim(req, items, budget, cancel)
         answer = convert.claim_outcome_to_pb(outcome, budget)
-        if completed is not None:
-            answer.completed.extend(completed.results)
+        answer.completed.extend(convert.completion_outcomes_to_pb(items, done).results)
         return answer
 
     @translate_errors
