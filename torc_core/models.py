@@ -361,6 +361,11 @@ class ClaimRequest:
     strict_scheduler_match: bool = False
     #: Start the claimed jobs as well (RUNNING for the node).
     start: bool = False
+    #: Claim-ahead: jobs an earlier claim gave the node PENDING that it has started since.
+    started: tuple[int, ...] = ()
+    #: Claim-ahead: this many more rounds, each packed against the node's whole
+    #: registered capacity, left PENDING for the node to start later.
+    claim_ahead: int = 0
 
 
 @dataclass(frozen=True)

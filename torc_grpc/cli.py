@@ -69,7 +69,7 @@ def _worker_config(args: argparse.Namespace, target: str = "", workflow_id: int 
                           output_dir=args.output_dir, wait_seconds=args.wait,
                           idle_timeout=args.idle_timeout, term_grace=args.term_grace,
                           termination_margin=args.termination_margin, on_signal=args.on_signal,
-                          max_parallel_jobs=args.max_parallel_jobs,
+                          max_parallel_jobs=args.max_parallel_jobs, claim_ahead=args.claim_ahead,
                           scheduler_config_id=args.scheduler_config_id,
                           strict_scheduler_match=args.strict_scheduler_match)
     if args.cpus:
@@ -322,6 +322,10 @@ def _worker_args(cmd: argparse.ArgumentParser) -> None:
                      "allocator's workers: scancel, preemption)")
     cmd.add_argument("--max-parallel-jobs", type=int, default=0,
                      help="most jobs running at once (default: as resources allow)")
+    cmd.add_argument("--claim-ahead", type=int, default=8, choices=range(0, 17), metavar="0-16",
+                     help="while jobs are short, claim about 0.1 s of work more than fits (at most "
+                     "this many node-fulls), so a slot that frees up is refilled at once instead of "
+                     "after a call (default: 8; 0 = never)")
     cmd.add_argument("--scheduler-config-id", type=int, default=None,
                      help="the scheduler this worker's allocation came from: claims prefer its jobs")
     cmd.add_argument("--strict-scheduler-match", action="store_true",

@@ -274,6 +274,7 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         "supports_termination": _none, "disabled": _none, "match_all_exit_codes": _none,
         "only_uninitialized": _none, "rerun_all": _none, "failed_only": _none, "force": _none,
         "all_runs": _none, "strict_scheduler_match": _none,
+        "started": _each(ident, limits.completions_per_call), "claim_ahead": _int(0, 16),
         # Slurm and actions (docs/slurm.md)
         "scheduler": name, "slurm_job_id": _text(64), "output_dir": _text(limits.path_bytes),
         "account": _line(name), "partition": _line(name), "walltime": _line(_text(64)),

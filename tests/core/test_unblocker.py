@@ -26,7 +26,7 @@ def fan_in(n: int) -> WorkflowSpec:
 
 
 def test_interval_batches_completions_together(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="torc_core.engine")
+    caplog.set_level(logging.DEBUG, logger="torc_core.engine")
     engine = Engine(str(tmp_path / "i.db"), unblock_interval=3.0)
     try:
         wf, ids = engine.create_workflow(fan_in(2))

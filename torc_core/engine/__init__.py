@@ -51,7 +51,7 @@ from .access import Access
 from .actions import ActionRuns, ActionTriggers
 from .allocations import Allocations
 from .claims import AnswerFits, Claims
-from .completion import Completer, CompletionOutcome
+from .completion import Completer, CompletionOutcome, Cycle
 from .core import EngineCore
 from .definitions import Definitions
 from .leases import Leases
@@ -63,7 +63,7 @@ from .streams import Streams
 from .unblocker import Unblocker, interval_from_env
 from .unblocking import Unblocking
 
-__all__ = ["Cancel", "CompletionOutcome", "Engine"]
+__all__ = ["Cancel", "CompletionOutcome", "Cycle", "Engine"]
 
 _busy = store.busy_as_store_busy
 
@@ -230,7 +230,7 @@ class Engine:
     @_busy
     def complete_and_claim(self, req: ClaimRequest, completions: Sequence[Completion],
                            answer_fits: Optional[AnswerFits] = None, cancel: Optional[Cancel] = None
-                           ) -> tuple[CompletionOutcome, ClaimOutcome]:
+                           ) -> Cycle:
         return self._completer.complete_and_claim(self._claims, req, completions, answer_fits, cancel)
 
     @_busy

@@ -31,10 +31,14 @@ from ..models import (
 from ..notifier import Shape
 from ..resources import Capacity
 from .allocations import link_node_locked
-from .core import EngineCore, StatusChange
+from .core import EngineCore, StatusChange, Tx
 from .reads import Reads
 from .state import Cancel, WorkflowState
 
+#: Jobs one ClaimJobs may report started (claim-ahead).
+MAX_STARTED = 10_000
+#: Most rounds of claim-ahead (each one node-full) in one ClaimJobs.
+MAX_CLAIM_AHEAD = 16
 #: Longest long poll of one ClaimJobs.
 MAX_WAIT_SECONDS = 60.0
 #: "No limit" for a resource (ClaimNextJobs ignores resources).
@@ -70,6 +74,9 @@ class ClaimSpec:
     mode: SchedulerMode
     #: Start the claimed jobs too (RUNNING for the node).
     start: bool = False
+    #: Claim-ahead: more rounds, each packed against the node's whole registered
+    #: capacity, left PENDING for the node to start as its running jobs end.
+    ahead: int = 0
 
     def still_free(self, jobs: Sequence[Job]) -> Optional[Shape]:
         """What the node can still take after claiming `jobs`, or None when
@@ -134,6 +141,10 @@ class Claims:
             raise InvalidArgument(f"wait_seconds must be a number >= 0, not {req.wait_seconds}")
         if req.start and req.compute_node_id <= 0:
             raise InvalidArgument("start needs the compute_node_id that runs the jobs")
+        if not 0 <= req.claim_ahead <= MAX_CLAIM_AHEAD:
+            raise InvalidArgument(f"claim_ahead must be 0 to {MAX_CLAIM_AHEAD}, not {req.claim_ahead}")
+        if req.claim_ahead and req.compute_node_id <= 0:
+            raise InvalidArgument("claim_ahead needs the compute_node_id that will run the jobs")
         r = req.resources
         check_resources(r, "resources")
         spec = ClaimSpec(
@@ -145,6 +156,7 @@ class Claims:
             scheduler=NO_SCHEDULER if req.scheduler_config_id is None else req.scheduler_config_id,
             mode=SchedulerMode.STRICT if req.strict_scheduler_match else SchedulerMode.MATCH,
             start=req.start,
+            ahead=req.claim_ahead,
         )
         return self._claim(req.workflow_id, req.compute_node_id, spec,
                            min(req.wait_seconds, MAX_WAIT_SECONDS), answer_fits, cancel)
@@ -167,7 +179,7 @@ class Claims:
         deadline = time.monotonic() + wait
         while True:
             with core.write_lock:
-                wf = core.workflow(core.writer, workflow_id)
+                wf = core.workflow_brief(core.writer, workflow_id)
                 node = core.active_node(core.writer, node_id, workflow_id)
                 if wf.is_canceled:
                     return ClaimOutcome((), ClaimEnd.WORKFLOW_CANCELED)
@@ -177,7 +189,8 @@ class Claims:
                     sort = SortMethod.from_name(wf.jobs_sort_method)
                 jobs = self._claim_locked(workflow_id, state, node, sort, spec, answer_fits, wf.run_id)
                 if node:
-                    core.notifier.node_claimed(workflow_id, node, spec.still_free(jobs))
+                    ahead = any(j.status == JobStatus.PENDING for j in jobs) and spec.ahead
+                    core.notifier.node_claimed(workflow_id, node, None if ahead else spec.still_free(jobs))
                 if jobs:
                     return ClaimOutcome(tuple(jobs), actions_pending=workflow_id in core.pending_actions,
                                         run_id=wf.run_id)
@@ -197,10 +210,20 @@ class Claims:
         label_id = state.label_id(spec.label)
         if label_id is None or len(state.ready) == 0:
             return []
-        free = spec.free
-        picked = state.ready.claim(free.num_cpus, free.memory_bytes, free.num_gpus, free.num_nodes,
-                                   spec.time_limit, spec.limit, int(sort), label_id, spec.scheduler,
-                                   int(spec.mode))
+        picked = self._pick(state, spec.free, spec, spec.limit, sort, label_id)
+        now = len(picked)  # fit the node's free capacity now; the rest is claimed ahead
+        if spec.ahead and node:
+            capacity = store.compute_node_resources(self._core.writer, node)
+            whole = Capacity(capacity.num_cpus, capacity.memory_bytes, capacity.num_gpus,
+                             max(1, capacity.num_nodes))
+            for _ in range(spec.ahead):  # each round packed against the whole node
+                left = spec.limit - len(picked) if spec.limit else 0  # 0 = no limit
+                if spec.limit and left <= 0:
+                    break
+                more = self._pick(state, whole, spec, left, sort, label_id)
+                if not more:
+                    break
+                picked += more
         if not picked:
             return []
         core = self._core
@@ -208,27 +231,35 @@ class Claims:
         try:
             rows = store.jobs_by_ids(core.writer, ids)
             paths = store.output_paths(core.writer, ids)
-            status = JobStatus.RUNNING if spec.start else JobStatus.PENDING
-            jobs = [replace(rows[j], status=status, compute_node_id=node or 0,
-                            output_file_paths=tuple(paths.get(j, ()))) for j in ids]  # claim order
+            now_status = JobStatus.RUNNING if spec.start else JobStatus.PENDING
+            jobs = [replace(rows[j], status=now_status if k < now else JobStatus.PENDING,
+                            compute_node_id=node or 0, output_file_paths=tuple(paths.get(j, ())))
+                    for k, j in enumerate(ids)]  # claim order
             if answer_fits is not None and len(jobs) > 1:
                 keep = max(1, min(len(jobs), answer_fits(jobs)))
                 if keep < len(jobs):  # the rest stays ready: never claim what cannot be sent
                     state.add_ready_rows(store.class_rows(core.writer, ids[keep:]))
                     ids, jobs = ids[:keep], jobs[:keep]
+                    now = min(now, keep)
             with core.transaction() as tx:
                 if store.claim_jobs(tx.conn, ids, node) != len(ids):
                     raise RuntimeError("ready index and database disagree")  # rolled back
-                if spec.start:  # as StartJob does, for each: RUNNING, the node, the event
-                    for job in jobs:
-                        store.start_job(tx.conn, job.id, node)
-                        tx.event(workflow_id, "job_started", Severity.INFO, job_id=job.id,
-                                 job_name=job.name, compute_node_id=node or 0, run_id=run_id)
+                if spec.start:  # as StartJob does, for each (the graph learns below, at once)
+                    for job in jobs[:now]:
+                        _write_start(tx, workflow_id, job.id, job.name, node, run_id, mirror=False)
         except BaseException:
             core.drop_state_locked(workflow_id)
             raise
-        state.graph.set_statuses(ids, [status] * len(ids))
+        state.graph.set_statuses(ids, [job.status for job in jobs])
         return jobs
+
+    @staticmethod
+    def _pick(state: WorkflowState, free: Capacity, spec: ClaimSpec, limit: int, sort: SortMethod,
+              label_id: int) -> list:
+        """Take jobs that fit `free` out of the ready index (their dense indices)."""
+        return list(state.ready.claim(free.num_cpus, free.memory_bytes, free.num_gpus, free.num_nodes,
+                                      spec.time_limit, limit, int(sort), label_id, spec.scheduler,
+                                      int(spec.mode)))
 
     def start_job(self, job_id: int, run_id: int, compute_node_id: int = 0) -> Job:
         """PENDING -> RUNNING for the current run; records the compute node."""
@@ -240,11 +271,45 @@ class Claims:
             check_run(job_id, job.workflow_id, run_id, job.run_id)
             node = core.active_node(tx.conn, compute_node_id, job.workflow_id)
             check_holder(job_id, job.status, job.compute_node_id, node)
-            store.start_job(tx.conn, job_id, node)
-            tx.event(job.workflow_id, "job_started", Severity.INFO, job_id=job_id, job_name=job.name,
-                     compute_node_id=compute_node_id, run_id=run_id)
-            tx.status_changes.append(StatusChange(job.workflow_id, job_id, JobStatus.RUNNING))
+            _write_start(tx, job.workflow_id, job_id, job.name, node, run_id)
         return self._reads.job_brief(job_id)
+
+    def start_claimed(self, workflow_id: int, compute_node_id: int, job_ids: Sequence[int]) -> tuple[int, ...]:
+        """Claim-ahead (ClaimJobs `started`): jobs a claim gave this node PENDING
+        that it has started since go RUNNING, as StartJob would, in one
+        transaction. A job already RUNNING for the node is a repeat (a lost
+        answer) and is left alone; one the node no longer holds (reset,
+        canceled, given back) is returned: the node must stop it."""
+        if not job_ids:
+            return ()
+        if compute_node_id <= 0:
+            raise InvalidArgument("started: needs the compute_node_id that started the jobs")
+        if len(job_ids) > MAX_STARTED:
+            raise InvalidArgument(f"started: at most {MAX_STARTED} jobs in one call")
+        core = self._core
+        refused: list[int] = []
+        with core.write_lock, core.transaction() as tx:
+            node = core.active_node(tx.conn, compute_node_id, workflow_id)
+            run_id = core.workflow_brief(tx.conn, workflow_id).run_id
+            for job_id in dict.fromkeys(job_ids):
+                job = store.job_state(tx.conn, job_id)
+                if job is None or job.workflow_id != workflow_id or job.compute_node_id != node \
+                        or job.status not in (JobStatus.PENDING, JobStatus.RUNNING):
+                    refused.append(job_id)
+                elif job.status == JobStatus.PENDING:
+                    _write_start(tx, workflow_id, job_id, job.name, node, run_id)
+        return tuple(refused)
+
+
+def _write_start(tx: Tx, workflow_id: int, job_id: int, name: str, node: Optional[int], run_id: int,
+                 mirror: bool = True) -> None:
+    """The one write of a start: RUNNING on the node and its event; with
+    mirror, the in-memory graph learns the status after the commit."""
+    store.start_job(tx.conn, job_id, node)
+    tx.event(workflow_id, "job_started", Severity.INFO, job_id=job_id, job_name=name,
+             compute_node_id=node or 0, run_id=run_id)
+    if mirror:
+        tx.status_changes.append(StatusChange(workflow_id, job_id, JobStatus.RUNNING))
 
 
 def check_run(job_id: int, workflow_id: int, run_id: int, current_run: int) -> None:

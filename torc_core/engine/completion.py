@@ -65,6 +65,16 @@ class CompletionOutcome:
     jobs: dict[int, Job] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Cycle:
+    """What one ClaimJobs carrying starts and completions did."""
+
+    completed: CompletionOutcome
+    claimed: ClaimOutcome
+    #: Of the starts it reported, the jobs the node no longer holds (it must stop them).
+    not_started: tuple[int, ...] = ()
+
+
 class _Ticket:
     """One complete_jobs call waiting in the group commit."""
 
@@ -97,20 +107,22 @@ class Completer:
 
     def complete_and_claim(self, claims: Claims, req: ClaimRequest, completions: Sequence[Completion],
                            answer_fits: Optional[AnswerFits] = None, cancel: Optional[Cancel] = None,
-                           ) -> tuple[CompletionOutcome, ClaimOutcome]:
-        """ClaimJobs carrying completions ("these finished, give me more"): the
-        completions are committed first, as CompleteJobs would, each fenced to the
-        claiming node and its workflow (a job of another node or workflow is
-        refused on its own); then the claim runs."""
+                           ) -> Cycle:
+        """ClaimJobs carrying what happened since the last call ("these started,
+        these finished, give me more"): the starts first (claim-ahead), then the
+        completions, committed as CompleteJobs would, each fenced to the claiming
+        node and its workflow (a job of another node or workflow is refused on
+        its own); then the claim runs."""
         if len(completions) > MAX_CLAIM_COMPLETIONS:
             raise InvalidArgument(f"completions: at most {MAX_CLAIM_COMPLETIONS} with a claim "
                                   "(CompleteJobs takes more)")
         if completions and req.compute_node_id <= 0:
             raise InvalidArgument("completions with a claim need the compute_node_id that ran them")
+        not_started = claims.start_claimed(req.workflow_id, req.compute_node_id, req.started)
         fenced = [replace(c, workflow_id=req.workflow_id, compute_node_id=req.compute_node_id)
                   for c in completions]
         done = self.group_commit(fenced) if fenced else CompletionOutcome()
-        return done, claims.claim_jobs(req, answer_fits, cancel)
+        return Cycle(done, claims.claim_jobs(req, answer_fits, cancel), not_started)
 
     def complete_jobs(self, completions: Sequence[Completion]) -> CompletionOutcome:
         """Complete many jobs in one transaction; refusals are per item."""

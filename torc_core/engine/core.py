@@ -203,6 +203,14 @@ class EngineCore:
         return wf
 
     @staticmethod
+    def workflow_brief(conn: Connection, workflow_id: int) -> store.WorkflowBrief:
+        """The hot paths' read of a workflow: run, cancel flag, sort method."""
+        wf = store.workflow_brief(conn, workflow_id)
+        if wf is None:
+            raise NotFound(f"workflow {workflow_id} not found", workflow_id=workflow_id)
+        return wf
+
+    @staticmethod
     def job_state(conn: Connection, job_id: int) -> JobState:
         state = store.job_state(conn, job_id)
         if state is None:

@@ -33,7 +33,7 @@ class Unblocking:
         core = self._core
         t0 = time.perf_counter()
         with core.write_lock:
-            wf = store.get_workflow(core.writer, workflow_id)
+            wf = store.workflow_brief(core.writer, workflow_id)
             if wf is None:
                 return  # deleted meanwhile
             state = core.state_locked(workflow_id)
@@ -55,7 +55,7 @@ class Unblocking:
                 raise
             state.notify()
             core.announce_locked(workflow_id, rows, complete)
-        log.info(
+        log.debug(
             "workflow %d: %d completions processed, %d jobs ready, %d canceled, %.1f ms",
             workflow_id, len(items), len(ready), len(canceled), (time.perf_counter() - t0) * 1000,
         )

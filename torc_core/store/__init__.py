@@ -118,7 +118,7 @@ from .jobs import (
     ready_class_rows,
     ready_job_ids,
 )
-from .records import ExpiredNode, JobAndStatus, JobState, NodeLease, NodeOwner, ReadyRow
+from .records import ExpiredNode, JobAndStatus, JobState, NodeLease, NodeOwner, ReadyRow, WorkflowBrief
 from .results import insert_result, latest_return_code, list_results
 from .sql_reference import sql_unblock, sql_unblock_batch
 from .workflows import (
@@ -129,6 +129,7 @@ from .workflows import (
     list_workflows,
     set_canceled,
     start_run,
+    workflow_brief,
 )
 from .slurm import (
     active_nodes_of_slurm_job,
@@ -174,5 +175,6 @@ __all__ = [
     "pending_unblock", "ready_class_rows", "ready_job_ids", "renew_lease", "requeue_pending",
     "reset_all_jobs", "reset_jobs", "resettable_failed", "retry_ready", "retry_uninitialized",
     "set_canceled", "set_initialized_statuses", "sql_unblock", "sql_unblock_batch", "sqlite_version", "start_job",
-    "start_run", "transaction", "workflows_pending_unblock", "write_unblocked",
+    "start_run", "transaction", "workflow_brief", "WorkflowBrief", "workflows_pending_unblock",
+    "write_unblocked",
 ]

@@ -21,6 +21,14 @@ class JobState(NamedTuple):
     compute_node_id: Optional[int]
 
 
+class WorkflowBrief(NamedTuple):
+    """What a claim or the unblocker checks of a workflow (no JSON decoded)."""
+
+    run_id: int
+    is_canceled: int
+    jobs_sort_method: str
+
+
 class ReadyRow(NamedTuple):
     """A job's claim class: what the ready index and the notifier bucket by."""
 

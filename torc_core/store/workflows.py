@@ -9,12 +9,14 @@ import apsw
 
 from ..models import Workflow
 from ._rows import WORKFLOW_COLUMNS, one, workflow_from_row
+from .records import WorkflowBrief
 
 INSERT_WORKFLOW = """
 INSERT INTO workflow (name, user, description, created_at, jobs_sort_method, env)
 VALUES (?, ?, ?, ?, ?, ?)
 """
 GET_WORKFLOW = f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE id = ?"
+WORKFLOW_BRIEF = "SELECT run_id, is_canceled, jobs_sort_method FROM workflow WHERE id = ?"
 LIST_WORKFLOWS = f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE id > ? ORDER BY id LIMIT ?"
 LIST_WORKFLOWS_BY_USER = (
     f"SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE user = ? AND id > ? ORDER BY id LIMIT ?"
@@ -56,6 +58,12 @@ def insert_workflow(
 def get_workflow(conn: apsw.Connection, workflow_id: int) -> Optional[Workflow]:
     row = one(conn, GET_WORKFLOW, (workflow_id,))
     return workflow_from_row(row) if row else None
+
+
+def workflow_brief(conn: apsw.Connection, workflow_id: int) -> Optional[WorkflowBrief]:
+    """A workflow's run, cancel flag and sort method (the hot paths' read)."""
+    row = one(conn, WORKFLOW_BRIEF, (workflow_id,))
+    return WorkflowBrief._make(row) if row else None
 
 
 def list_workflows(conn: apsw.Connection, user: str, after_id: int, limit: int,

@@ -289,6 +289,8 @@ def claim_request_from_pb(pb) -> ClaimRequest:
         wait_seconds=pb.wait_seconds,
         strict_scheduler_match=pb.strict_scheduler_match,
         start=pb.start,
+        started=tuple(pb.started),
+        claim_ahead=pb.claim_ahead,
     )
 
 

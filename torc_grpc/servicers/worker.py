@@ -37,12 +37,13 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
             left = context.time_remaining()
             if left is not None:
                 req = dataclasses.replace(req, wait_seconds=max(0.0, min(req.wait_seconds, left - 0.05)))
-        if not request.completions:
+        if not request.completions and not request.started:
             return convert.claim_outcome_to_pb(self.engine.claim_jobs(req, budget, cancel), budget)
         items = [convert.completion_from_pb(c) for c in request.completions]
-        done, outcome = self.engine.complete_and_claim(req, items, budget, cancel)
-        answer = convert.claim_outcome_to_pb(outcome, budget)
-        answer.completed.extend(convert.completion_outcomes_to_pb(items, done).results)
+        cycle = self.engine.complete_and_claim(req, items, budget, cancel)
+        answer = convert.claim_outcome_to_pb(cycle.claimed, budget)
+        answer.completed.extend(convert.completion_outcomes_to_pb(items, cycle.completed).results)
+        answer.not_started.extend(cycle.not_started)
         return answer
 
     @translate_errors

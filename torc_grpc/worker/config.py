@@ -105,6 +105,9 @@ class WorkerConfig:
             both (measured: 5 ms halves the calls per job of a 2-CPU node
             running short jobs, 516 -> 620-670 jobs/s; 0 = tell at once).
         slurm_job_id: The allocation this worker runs in (default SLURM_JOB_ID).
+        claim_ahead: While jobs are short, claim about 0.1 s of work more
+            than fits now (ahead.py), at most this many node-fulls, PENDING,
+            started as slots free up (0 = never; off with max_parallel_jobs).
     """
 
     target: str
@@ -131,6 +134,7 @@ class WorkerConfig:
     on_signal: str = "terminate"
     max_parallel_jobs: int = 0
     report_window: float = 0.005
+    claim_ahead: int = 8
     slurm_job_id: str = field(default_factory=lambda: os.environ.get("SLURM_JOB_ID", ""))
 
 

@@ -29,8 +29,11 @@ import grpc
 from .._pb import common_pb2, worker_pb2
 from ..auth.credentials import open_channel
 from ..client import Backoff, watch_ready_jobs
+from torc_core.resources import Capacity
+
 from .config import StopReason, WorkerConfig, WorkerSummary
 from .actions import ActionRunner, run_before_exit
+from .ahead import ClaimAhead
 from .reports import Reports
 from .node import RETRY_CODES, NodeSession, lease_lost
 from .processes import Finished, Message, News, Processes, Stop
@@ -38,10 +41,15 @@ from .processes import Finished, Message, News, Processes, Stop
 log = logging.getLogger("torc_grpc.worker")
 
 S = common_pb2
-#: Status code number -> its name, for log lines.
 #: Release mode: a job killed by a signal is reported this much later, unless the
 #: worker's own SIGTERM (scancel, preemption) arrives meanwhile and it is given back.
 SIGNAL_HOLD_SECONDS = 2.0
+
+
+class _Answered:
+    """Put in the inbox when a claim's answer arrives (the loop keeps jobs running meanwhile)."""
+
+    __slots__ = ()
 
 
 class LeaseLost(Exception):
@@ -73,7 +81,12 @@ class Worker:
         self.session = NodeSession(config, self.channel, self._stop)
         self.processes = Processes(config, self._inbox)
         self.actions = ActionRunner(config, self.session)
-        self.reports = Reports(config, self.session, self.processes, self.summary, self._held)
+        self.ahead = ClaimAhead(0 if config.max_parallel_jobs else config.claim_ahead,
+                                Capacity(config.num_cpus, config.memory_bytes, config.num_gpus,
+                                         config.num_nodes))
+        self.reports = Reports(config, self.session, self.processes, self.summary, self._held, self.ahead)
+        #: What arrived while a claim was in flight, for the loop's next turn.
+        self._later: list[Message] = []
         self._last_busy = time.monotonic()
         self._started = time.time()
         #: Set from the stream or the heartbeat: complete, canceled or lease lost.
@@ -113,6 +126,8 @@ class Worker:
         except LeaseLost:
             self.summary.reason = StopReason.LEASE_LOST
         finally:
+            if self.ahead.queue and self.summary.reason is not StopReason.LEASE_LOST:
+                self.session.deregister()  # claimed ahead, never started: back to READY at once
             self._stop.set()
             self.processes.kill_all()
         self.summary.rpcs = self.session.calls
@@ -125,10 +140,12 @@ class Worker:
         suspect_stuck = False
         while True:
             stop = self.reports.take(self._drain() + self._due_held())
+            self._start_queued()
             window = self.config.report_window
             if window and self.reports.queued and self.processes.running and stop is None:
                 self._wait(window)  # another job may end within the window: one call for both
                 stop = self.reports.take(self._drain())
+                self._start_queued()
             if stop is not None:
                 self._final = stop
             if self._final is StopReason.LEASE_LOST:
@@ -152,7 +169,8 @@ class Worker:
                 self.actions.claim_and_run()
             for job in claimed.jobs:
                 self._start(job)
-            if ended and not self.processes.running:
+            self._start_queued()
+            if ended and not self.processes.running and not self.ahead.queue:
                 return ended
             deadline = self._deadline()
             if deadline and time.time() >= deadline:
@@ -160,7 +178,9 @@ class Worker:
                 return StopReason.TIME_UP
             if claimed.jobs:
                 suspect_stuck = False
-            if claimed.jobs or self.processes.running:
+            if self._later or self.reports.queued or self.reports.starts_queued:
+                continue  # arrived while a claim was in flight: handled and told now
+            if claimed.jobs or self.processes.running or self.ahead.queue:
                 self._last_busy = time.monotonic()
                 if claimed.jobs:
                     continue  # there may be more that fits
@@ -238,20 +258,22 @@ class Worker:
         limit = 0
         if self.config.max_parallel_jobs:
             limit = self.config.max_parallel_jobs - len(self.processes.running)
-        if (free.num_cpus <= 0 and free.num_gpus <= 0) or (self.config.max_parallel_jobs and limit <= 0):
+        room = (free.num_cpus > 0 or free.num_gpus > 0) and not (self.config.max_parallel_jobs and limit <= 0)
+        rounds = self.ahead.wanted()
+        if not room and not rounds and not self.reports.starts_queued:
             self.reports.flush()  # full: nothing to claim, but what finished is told now
             return _Claimed([])
-        # One call: what finished (committed first), the claim, and the starts.
+        # One call: what started and finished (committed first), the claim, and its starts.
         request = worker_pb2.ClaimJobsRequest(
             workflow_id=self.config.workflow_id, compute_node_id=self.node,
             resources=self._resources(*free), label=self.config.label, limit=limit, start=True,
-            completions=self.reports.outbox())
+            completions=self.reports.outbox(), started=self.reports.starts_outbox(), claim_ahead=rounds)
         if self.config.scheduler_config_id is not None:
             request.scheduler_config_id = self.config.scheduler_config_id
             request.strict_scheduler_match = self.config.strict_scheduler_match
         self.session.calls += 1
         try:
-            resp = self.session.worker.ClaimJobs(request, timeout=30)
+            resp = self._in_flight(self.session.worker.ClaimJobs.future(request, timeout=30))
         except grpc.RpcError as err:
             if err.code() not in RETRY_CODES:
                 if lease_lost(err):
@@ -260,20 +282,57 @@ class Worker:
             # The answer may be lost after the call committed: completions again (a repeat
             # is recognized as already complete), and adopt the jobs the server says we hold.
             self.reports.flush()
-            return _Claimed(self.session.adopt(self.processes.running))
-        self.reports.answered(resp.completed)
+            return _Claimed(self.session.adopt(set(self.processes.running) | self.ahead.ids()))
+        self.reports.answered(resp.completed, resp.not_started)
         self.session.note_run(resp.run_id)
         if resp.workflow_canceled:
             return _Claimed([], StopReason.CANCELED)
         if resp.workflow_complete:
             return _Claimed([], StopReason.COMPLETE)
-        return _Claimed(list(resp.jobs), none_fit=not resp.jobs, actions_pending=resp.actions_pending)
+        return _Claimed(list(resp.jobs), none_fit=room and not resp.jobs,
+                        actions_pending=resp.actions_pending)
+
+    def _in_flight(self, future):
+        """Wait for a claim's answer, keeping the slots busy meanwhile: jobs that
+        end are turned into reports (their resources free up) and jobs claimed
+        ahead start in their place; anything else waits for the loop."""
+        answered = _Answered()
+        future.add_done_callback(lambda _f: self._inbox.put(answered))
+        while not future.done():
+            item = self._inbox.get()
+            if item is answered:
+                break
+            if isinstance(item, _Answered):
+                continue  # an earlier call's, read after its answer
+            if isinstance(item, Finished):
+                self.reports.take([item])
+                self._start_queued()
+            else:
+                self._later.append(item)
+        return future.result()
+
+    def _start_queued(self) -> None:
+        """Start the jobs claimed ahead that fit now (the next claim reports them)."""
+        if not self.ahead.queue:
+            return
+        run_id = self.session.run_id()
+        most = 0
+        if self.config.max_parallel_jobs:
+            most = max(0, self.config.max_parallel_jobs - len(self.processes.running))
+            if not most:
+                return
+        for job in self.ahead.take_fitting(self.processes.free(), most):
+            self._spawn(job, job, run_id)
+            self.reports.started(job.id)
 
     def _start(self, job) -> None:
         session = self.session
         run_id = session.run_id()
         if job.status == S.JOB_STATUS_RUNNING and job.compute_node_id == self.node:
             self._spawn(job, job, run_id)  # started by the claim
+            return
+        if job.status == S.JOB_STATUS_PENDING and job.compute_node_id == self.node:
+            self.ahead.add([job])  # claimed ahead (or adopted): started when it fits, then told
             return
         try:
             started = session.call(session.worker.StartJob, worker_pb2.StartJobRequest(
@@ -295,12 +354,14 @@ class Worker:
 
     # ------------------------------------------------------------ news
     def _drain(self) -> list[Message]:
-        items: list[Message] = []
+        items, self._later = self._later, []
         while True:
             try:
-                items.append(self._inbox.get_nowait())
+                item = self._inbox.get_nowait()
             except queue.Empty:
                 return items
+            if not isinstance(item, _Answered):
+                items.append(item)
 
     def _wait(self, timeout: float) -> None:
         try:

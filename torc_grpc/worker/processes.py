@@ -83,6 +83,8 @@ class Processes:
         self.running: dict[int, RunningJob] = {}
         #: Jobs killed on purpose (end time): reported TERMINATED.
         self.terminating: set[int] = set()
+        #: Jobs killed because the server took them away: not reported.
+        self.abandoned: set[int] = set()
         #: pid -> job id of the running children (the reaper's thread reads it).
         self._jobs_of: dict[int, int] = {}
         self._reaper = Reaper(self._exited)
@@ -179,6 +181,13 @@ class Processes:
             if isinstance(item, Finished):
                 done.append(item)
         return done
+
+    def abandon(self, job_id: int) -> None:
+        """The server no longer gives this job to the node: kill it, never report it."""
+        r = self.running.get(job_id)
+        if r is not None:
+            self.abandoned.add(job_id)
+            self.signal(r.proc, signal.SIGKILL)  # None (never started): its Finished is on the way
 
     def kill_all(self) -> None:
         for r in self.running.values():

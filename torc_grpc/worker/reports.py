@@ -1,7 +1,8 @@
-"""What the worker tells the server about finished jobs.
+"""What the worker tells the server about started and finished jobs.
 
 Jobs that finished become CompleteJobRequests in an outbox; the next claim
-carries them (ClaimJobs commits them first: one call for "these finished,
+carries them, with the jobs claimed ahead that have started since (claim-ahead,
+ahead.py) (ClaimJobs commits them first: one call for "these finished,
 give me more"), and whatever no claim takes (the node is full, the worker
 stops, a claim's answer was lost) goes with CompleteJobs, retried while the
 server is unreachable. A repeat of a completion the server already has comes
@@ -17,6 +18,7 @@ from typing import Iterable, Optional
 import grpc
 
 from .._pb import common_pb2, worker_pb2
+from .ahead import ClaimAhead
 from .config import StopReason, WorkerConfig, WorkerSummary
 from .node import NodeSession
 from .processes import Finished, Processes, Stop
@@ -29,13 +31,17 @@ _CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 
 class Reports:
     def __init__(self, config: WorkerConfig, session: NodeSession, processes: Processes,
-                 summary: WorkerSummary, held: list) -> None:
+                 summary: WorkerSummary, held: list, ahead: ClaimAhead) -> None:
         self.config = config
         self.session = session
         self.processes = processes
         self.summary = summary
         #: (when, Finished) held back in release mode (the loop's list).
         self.held = held
+        self.ahead = ahead
+        #: Claimed-ahead jobs started since the last call (and those a lost answer left unsure).
+        self._starts: list[int] = []
+        self._starts_sent: list[int] = []
         self._pending: list = []
         self._sent: list = []
         #: job id -> (job, return code) of every completion not yet answered.
@@ -57,6 +63,10 @@ class Reports:
                 continue
             if not isinstance(item, Finished):
                 continue
+            if item.job_id in self.processes.abandoned:  # the server took it away: not reported
+                self.processes.abandoned.discard(item.job_id)
+                self.processes.running.pop(item.job_id, None)
+                continue
             if releasing and item.return_code < 0:
                 self.processes.running.pop(item.job_id, None)
                 continue  # killed with the allocation: given back by the release, not reported
@@ -71,6 +81,8 @@ class Reports:
     def _completion(self, item: Finished) -> worker_pb2.CompleteJobRequest:
         r = self.processes.running.pop(item.job_id)
         rc = item.return_code
+        ran = time.time() - r.started
+        self.ahead.ended(ran)
         self._finished[item.job_id] = (r.job, rc)
         if item.error:
             status = S.JOB_STATUS_FAILED
@@ -86,7 +98,7 @@ class Reports:
             self.summary.failed += 1
         return worker_pb2.CompleteJobRequest(
             job_id=item.job_id, status=status, run_id=r.run_id or self.session.run_id(),
-            result=common_pb2.JobResult(return_code=rc, exec_time_seconds=time.time() - r.started,
+            result=common_pb2.JobResult(return_code=rc, exec_time_seconds=ran,
                                         compute_node_id=self.session.node, attempt_id=r.job.attempt_id,
                                         error=item.error))
 
@@ -99,9 +111,28 @@ class Reports:
         self._sent, self._pending = self._sent + self._pending, []
         return self._sent
 
-    def answered(self, results) -> None:
-        """The claim's outcomes for what outbox() gave it."""
-        self._sent = []
+    def started(self, job_id: int) -> None:
+        """A job claimed ahead (PENDING) was started: the next claim says so."""
+        self._starts.append(job_id)
+
+    @property
+    def starts_queued(self) -> int:
+        return len(self._starts) + len(self._starts_sent)
+
+    def starts_outbox(self) -> list[int]:
+        """The starts to report, for a claim to carry; after a lost answer they go again
+        (a repeat is harmless)."""
+        self._starts_sent, self._starts = self._starts_sent + self._starts, []
+        return self._starts_sent
+
+    def answered(self, results, not_started=()) -> None:
+        """The claim's outcomes for what outbox() and starts_outbox() gave it.
+        Jobs the server no longer gives this node (not_started) are stopped."""
+        self._sent, self._starts_sent = [], []
+        for job_id in not_started:
+            log.warning("job %d was taken away before its start was told (reset, canceled or given "
+                        "back): stopped", job_id)
+            self.processes.abandon(job_id)
         self._outcomes(results)
 
     def flush(self) -> None:

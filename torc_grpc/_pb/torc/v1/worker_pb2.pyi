@@ -76,7 +76,7 @@ class RegisterComputeNodeResponse(_message.Message):
     def __init__(self, compute_node_id: _Optional[int] = ..., lease_seconds: _Optional[float] = ...) -> None: ...
 
 class ClaimJobsRequest(_message.Message):
-    __slots__ = ("workflow_id", "compute_node_id", "resources", "limit", "sort_method", "scheduler_config_id", "label", "wait_seconds", "strict_scheduler_match", "completions", "start")
+    __slots__ = ("workflow_id", "compute_node_id", "resources", "limit", "sort_method", "scheduler_config_id", "label", "wait_seconds", "strict_scheduler_match", "completions", "start", "started", "claim_ahead")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_NODE_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +88,8 @@ class ClaimJobsRequest(_message.Message):
     STRICT_SCHEDULER_MATCH_FIELD_NUMBER: _ClassVar[int]
     COMPLETIONS_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_AHEAD_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     compute_node_id: int
     resources: _common_pb2.Resources
@@ -99,10 +101,12 @@ class ClaimJobsRequest(_message.Message):
     strict_scheduler_match: bool
     completions: _containers.RepeatedCompositeFieldContainer[CompleteJobRequest]
     start: bool
-    def __init__(self, workflow_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., limit: _Optional[int] = ..., sort_method: _Optional[_Union[_common_pb2.SortMethod, str]] = ..., scheduler_config_id: _Optional[int] = ..., label: _Optional[str] = ..., wait_seconds: _Optional[float] = ..., strict_scheduler_match: _Optional[bool] = ..., completions: _Optional[_Iterable[_Union[CompleteJobRequest, _Mapping]]] = ..., start: _Optional[bool] = ...) -> None: ...
+    started: _containers.RepeatedScalarFieldContainer[int]
+    claim_ahead: int
+    def __init__(self, workflow_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., limit: _Optional[int] = ..., sort_method: _Optional[_Union[_common_pb2.SortMethod, str]] = ..., scheduler_config_id: _Optional[int] = ..., label: _Optional[str] = ..., wait_seconds: _Optional[float] = ..., strict_scheduler_match: _Optional[bool] = ..., completions: _Optional[_Iterable[_Union[CompleteJobRequest, _Mapping]]] = ..., start: _Optional[bool] = ..., started: _Optional[_Iterable[int]] = ..., claim_ahead: _Optional[int] = ...) -> None: ...
 
 class ClaimJobsResponse(_message.Message):
-    __slots__ = ("jobs", "reason", "workflow_complete", "workflow_canceled", "actions_pending", "completed", "run_id")
+    __slots__ = ("jobs", "reason", "workflow_complete", "workflow_canceled", "actions_pending", "completed", "run_id", "not_started")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_COMPLETE_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +114,7 @@ class ClaimJobsResponse(_message.Message):
     ACTIONS_PENDING_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    NOT_STARTED_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[_common_pb2.Job]
     reason: str
     workflow_complete: bool
@@ -117,7 +122,8 @@ class ClaimJobsResponse(_message.Message):
     actions_pending: bool
     completed: _containers.RepeatedCompositeFieldContainer[CompleteJobOutcome]
     run_id: int
-    def __init__(self, jobs: _Optional[_Iterable[_Union[_common_pb2.Job, _Mapping]]] = ..., reason: _Optional[str] = ..., workflow_complete: _Optional[bool] = ..., workflow_canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., completed: _Optional[_Iterable[_Union[CompleteJobOutcome, _Mapping]]] = ..., run_id: _Optional[int] = ...) -> None: ...
+    not_started: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[_common_pb2.Job, _Mapping]]] = ..., reason: _Optional[str] = ..., workflow_complete: _Optional[bool] = ..., workflow_canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., completed: _Optional[_Iterable[_Union[CompleteJobOutcome, _Mapping]]] = ..., run_id: _Optional[int] = ..., not_started: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ClaimNextJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "compute_node_id", "limit")
