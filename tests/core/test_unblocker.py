@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from torc_core import store
 from torc_core.engine import Engine
 from torc_core.models import Completion, JobSpec, JobStatus, WorkflowSpec
 from torc_core.engine.unblocker import interval_from_env
@@ -95,3 +96,48 @@ def test_barrier_fan_in_of_1000_ready_only_after_the_last(tmp_path):
         assert [j.name for j in engine.claim_next_jobs(wf.id).jobs] == ["sink"]
     finally:
         engine.close()
+
+
+def test_completions_nothing_depends_on_skip_the_unblocker_but_the_last_completes_the_workflow(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="torc_core.engine")
+    path = str(tmp_path / "leaves.db")
+    engine = Engine(path)
+    jobs = [JobSpec(name=f"a{i}", command="x") for i in range(5)]
+    jobs += [JobSpec(name="p", command="x"), JobSpec(name="q", command="x", depends_on=("p",))]
+    try:
+        wf, ids = engine.create_workflow(WorkflowSpec(name="leaves", jobs=tuple(jobs)))
+        run = engine.start_workflow(wf.id).run_id
+        engine.claim_next_jobs(wf.id, limit=10)
+        assert engine.complete_jobs([Completion(ids[f"a{i}"], JobStatus.COMPLETED, run) for i in range(4)]) == [None] * 4
+        assert engine.unblocker.flush(timeout=30)
+        assert batches_logged(caplog) == []  # nothing for the unblocker: no dependents, not the last
+        assert _pending(path, wf.id) == []
+        assert engine.complete_jobs([Completion(ids["p"], JobStatus.COMPLETED, run)]) == [None]
+        assert engine.unblocker.flush(timeout=30) and batches_logged(caplog) == [1]
+        assert engine.get_job(ids["q"]).status == JobStatus.READY
+        engine.claim_next_jobs(wf.id)
+        assert engine.complete_jobs([Completion(ids["a4"], JobStatus.FAILED, run)]) == [None]
+        assert engine.unblocker.flush(timeout=30) and batches_logged(caplog) == [1]  # q is still to do
+        assert not engine.get_workflow_status(wf.id).is_complete
+        assert engine.complete_jobs([Completion(ids["q"], JobStatus.COMPLETED, run)]) == [None]  # the last
+        assert engine.unblocker.flush(timeout=30) and batches_logged(caplog) == [1, 1]
+        assert engine.get_workflow_status(wf.id).is_complete
+        events = [e.event_type for e in engine.list_events(wf.id, limit=1000).items]
+        assert events.count("workflow_complete") == 1
+    finally:
+        engine.close()
+    reopened = Engine(path)  # nothing left to recover, and still complete
+    try:
+        assert reopened.unblocker.flush(timeout=30) and reopened.get_workflow_status(wf.id).is_complete
+        assert _pending(path, wf.id) == []
+    finally:
+        reopened.close()
+
+
+def _pending(path: str, workflow_id: int) -> list:
+    """Completions whose unblocking is not committed, read on a connection of its own."""
+    conn = store.open_connection(path)
+    try:
+        return store.pending_unblock(conn, workflow_id)
+    finally:
+        conn.close()

@@ -108,6 +108,8 @@ class Tx:
         self.handoff: list[Handoff] = []
         self.retried: dict[int, str] = {}
         self.callbacks: list[Callable[[], None]] = []
+        #: Workflow id -> completions written as unblocked already (Completer).
+        self.skipped_unblock: dict[int, int] = {}
 
     @property
     def received(self) -> str:

@@ -58,8 +58,11 @@ class WorkflowState:
         self.ready.add(jobs, classes)
 
     def is_complete(self) -> bool:
-        counts = self.graph.counts()
-        return all(n == 0 for s, n in enumerate(counts) if s not in DONE_STATUSES)
+        return self.not_done() == 0
+
+    def not_done(self) -> int:
+        """Jobs whose status (in the graph) is not a done one."""
+        return sum(n for s, n in enumerate(self.graph.counts()) if s not in DONE_STATUSES)
 
     def notify(self) -> None:
         with self.changed:
