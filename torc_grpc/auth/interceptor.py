@@ -14,18 +14,20 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 import grpc
 
 from torc_core.access import Caller, Permission, check
-from torc_core.engine import Engine
 from torc_core.errors import NotFound, PermissionDenied, TorcError, Unauthenticated
 from torc_core.tokens import WORKER_PREFIX, digest
 
 from ..errors import status_for
 from . import users as user_file
 from .table import METHODS, OPEN_PREFIXES, Locate, Rule
+
+if TYPE_CHECKING:  # the server's; clients importing this package need not load the engine
+    from torc_core.engine import Engine
 
 log = logging.getLogger("torc_grpc.auth")
 
