@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from . import store
 from .store import Connection
@@ -21,6 +21,7 @@ from .models import (
     FileSpec,
     JobSpec,
     JobStatus,
+    ResourceMonitor,
     ResourceRequirementsSpec,
     UserDataSpec,
 )
@@ -61,6 +62,19 @@ class Written:
         return len(self.ids.get("job", ()))
 
 
+def check_resource_monitor(monitor: ResourceMonitor) -> ResourceMonitor:
+    """torc's resource_monitor as an API client may send it: a known granularity
+    and a finite interval > 0 (at most a day)."""
+    if monitor.granularity not in ("summary", "time_series"):
+        raise InvalidArgument(f"resource_monitor.granularity must be summary or time_series, not "
+                              f"{monitor.granularity!r}", field="resource_monitor.granularity")
+    if not 0 < monitor.sample_interval_seconds <= 86400:  # NaN fails too
+        raise InvalidArgument("resource_monitor.sample_interval_seconds must be > 0 and at most 86400, "
+                              f"not {monitor.sample_interval_seconds}",
+                              field="resource_monitor.sample_interval_seconds")
+    return monitor
+
+
 def check_sort_method(value: str) -> str:
     """torc's spelling of a valid sort method ("" = the default)."""
     try:
@@ -96,33 +110,36 @@ def _count(item: str, field_name: str, value, default: int, minimum: int) -> int
     return int(value)
 
 
+class Resolved(NamedTuple):
+    """A resource set with torc's defaults filled in and its sizes parsed."""
+
+    num_cpus: int
+    num_gpus: int
+    num_nodes: int
+    memory: str
+    runtime: str
+    memory_bytes: int
+    runtime_s: int
+
+
+def resolve_resources(rr: ResourceRequirementsSpec) -> Resolved:
+    """The one reading of a resource set (defaults: 1 CPU, 0 GPUs, 1 node, 1m, one minute)."""
+    item = f"resource_requirements {rr.name!r}"
+    memory = rr.memory or "1m"
+    runtime = rr.runtime or "P0DT1M"
+    try:
+        memory_bytes = parse_memory(memory)
+        runtime_s = parse_runtime(runtime)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"{item}: {exc.message}", name=rr.name) from None
+    return Resolved(_count(item, "num_cpus", rr.num_cpus, 1, 0), _count(item, "num_gpus", rr.num_gpus, 0, 0),
+                    _count(item, "num_nodes", rr.num_nodes, 1, 1), memory, runtime, memory_bytes, runtime_s)
+
+
 def resource_rows(
     workflow_id: int, specs: Sequence[ResourceRequirementsSpec]
 ) -> list[tuple]:
-    rows = []
-    for rr in specs:
-        item = f"resource_requirements {rr.name!r}"
-        memory = rr.memory or "1m"
-        runtime = rr.runtime or "P0DT1M"
-        try:
-            memory_bytes = parse_memory(memory)
-            runtime_s = parse_runtime(runtime)
-        except InvalidArgument as exc:
-            raise InvalidArgument(f"{item}: {exc.message}", name=rr.name) from None
-        rows.append(
-            (
-                workflow_id,
-                rr.name,
-                _count(item, "num_cpus", rr.num_cpus, 1, 0),
-                _count(item, "num_gpus", rr.num_gpus, 0, 0),
-                _count(item, "num_nodes", rr.num_nodes, 1, 1),
-                memory,
-                runtime,
-                memory_bytes,
-                runtime_s,
-            )
-        )
-    return rows
+    return [(workflow_id, rr.name, *resolve_resources(rr)) for rr in specs]
 
 
 def _check_json(item: str, text: str) -> None:

@@ -170,6 +170,20 @@ class JobSpec:
 
 
 @dataclass(frozen=True)
+class ResourceMonitor:
+    """torc's resource_monitor: what workers sample of each job's process tree."""
+
+    enabled: bool = True
+    #: "summary" (peak and average per attempt) or "time_series" (and the samples).
+    granularity: str = "summary"
+    sample_interval_seconds: float = 5.0
+
+
+#: A sample of a job's process tree: (seconds since it started, CPU percent, memory bytes).
+Sample = tuple[float, float, int]
+
+
+@dataclass(frozen=True)
 class WorkflowSpec:
     name: str
     user: str = ""
@@ -186,6 +200,7 @@ class WorkflowSpec:
     slurm_schedulers: tuple[SchedulerSpec, ...] = ()
     actions: tuple[ActionSpec, ...] = ()
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    resource_monitor: ResourceMonitor = ResourceMonitor()
 
 
 @dataclass(frozen=True)
@@ -273,6 +288,8 @@ class Result:
     avg_cpu_percent: float = 0.0
     #: Why the job did not run (the worker could not start it); "" when it ran.
     error: str = ""
+    #: With granularity "time_series".
+    samples: tuple[Sample, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -322,65 +339,6 @@ class Page:
 
 
 @dataclass(frozen=True)
-class Completion:
-    """One CompleteJob: the terminal status and the result the worker reports."""
-
-    job_id: int
-    status: int
-    run_id: int
-    return_code: int = 0
-    exec_time_seconds: float = 0.0
-    compute_node_id: int = 0
-    #: 0 = the job's current attempt.
-    attempt_id: int = 0
-    #: Empty = the server's time of receipt.
-    completion_time: str = ""
-    peak_memory_bytes: int = 0
-    avg_memory_bytes: int = 0
-    peak_cpu_percent: float = 0.0
-    avg_cpu_percent: float = 0.0
-    #: Why the job did not run (the worker could not start it).
-    error: str = ""
-    #: Set when the call is about one workflow (ClaimJobs' completions): a job of another is refused.
-    workflow_id: int = 0
-
-
-@dataclass(frozen=True)
-class ClaimRequest:
-    """What a compute node asks for in ClaimJobs."""
-
-    workflow_id: int
-    compute_node_id: int = 0
-    resources: Resources = Resources()
-    limit: int = 0
-    #: None = the workflow's jobs_sort_method.
-    sort_method: Optional[SortMethod] = None
-    scheduler_config_id: Optional[int] = None
-    label: str = ""
-    wait_seconds: float = 0.0
-    strict_scheduler_match: bool = False
-    #: Start the claimed jobs as well (RUNNING for the node).
-    start: bool = False
-    #: Claim-ahead: jobs an earlier claim gave the node PENDING that it has started since.
-    started: tuple[int, ...] = ()
-    #: Claim-ahead: this many more rounds, each packed against the node's whole
-    #: registered capacity, left PENDING for the node to start later.
-    claim_ahead: int = 0
-
-
-@dataclass(frozen=True)
-class ComputeNodeSpec:
-    workflow_id: int
-    hostname: str = ""
-    pid: int = 0
-    resources: Resources = Resources()
-    scheduler_config_id: Optional[int] = None
-    compute_node_type: str = "local"
-    #: SLURM_JOB_ID of the allocation the worker runs in ("" = none).
-    slurm_job_id: str = ""
-
-
-@dataclass(frozen=True)
 class StorageFacts:
     """What the server runs on (GetVersion)."""
 
@@ -390,26 +348,13 @@ class StorageFacts:
     schema_version: int
 
 
-class ClaimEnd(enum.Enum):
-    """Why a claim came back empty."""
-
-    NONE = ""
-    #: Nothing ready fits the node (now, or before the long poll ended).
-    NONE_FIT = "no ready job fits"
-    WORKFLOW_COMPLETE = "workflow is complete"
-    WORKFLOW_CANCELED = "workflow is canceled"
+#: Defined in work.py (what nodes and the engine exchange); importable from here too.
+_IN_WORK = frozenset({"Completion", "ClaimRequest", "ComputeNodeSpec", "ComputeNode", "ClaimEnd", "ClaimOutcome"})
 
 
-@dataclass(frozen=True)
-class ClaimOutcome:
-    jobs: tuple
-    end: ClaimEnd = ClaimEnd.NONE
-    #: Fired run_commands actions wait for a worker (ClaimActions).
-    actions_pending: bool = False
-    #: The workflow's current run.
-    run_id: int = 0
+def __getattr__(name: str):
+    if name in _IN_WORK:
+        from . import work  # noqa: PLC0415 (work imports this module)
 
-    @property
-    def reason(self) -> str:
-        """The end for a human ("" when jobs came back)."""
-        return self.end.value
+        return getattr(work, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,8 +6,8 @@ from __future__ import annotations
 TOP_KEYS = {"name", "user", "description", "env", "jobs_sort_method", "jobs", "files", "user_data",
             "resource_requirements", "failure_handlers", "parameters", "access_groups",
             "slurm_schedulers", "slurm_defaults", "actions", "compute_node_expiration_buffer_seconds",
-            "compute_node_wait_for_new_jobs_seconds"}
-TOP_IGNORED = {"schedulers", "resource_monitor", "compute_node_ignore_workflow_completion",
+            "compute_node_wait_for_new_jobs_seconds", "resource_monitor"}
+TOP_IGNORED = {"schedulers", "compute_node_ignore_workflow_completion",
                "compute_node_wait_for_healthy_database_minutes", "use_pending_failed", "project",
                "metadata", "execution_config", "enable_ro_crate", "use_srun",
                "scheduling_rules"}

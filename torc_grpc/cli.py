@@ -17,6 +17,8 @@ from .cli_security import client_args, client_auth
 from .cli_slurm import add_parsers as add_slurm_parsers
 from .cli_slurm import add_serve_args as add_slurm_serve_args
 from .cli_slurm import slurm_config
+from .cli_usage import add_parsers as add_usage_parsers
+from .cli_views import add_parsers as add_view_parsers
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -109,6 +111,7 @@ def _submit(args: argparse.Namespace) -> int:
     from . import commands
 
     loaded = commands.read_spec(args.spec, output_dir=args.output_dir)
+    commands.warn_insane(loaded.spec)
     if args.start:
         commands.check_inputs(loaded.spec, args.force)
     stubs = commands.connect(args.server, client_auth(args))
@@ -133,23 +136,9 @@ def _client(args: argparse.Namespace) -> int:
     if args.command in ("start", "restart"):
         resp = commands.start(stubs, wf, rerun_all=getattr(args, "rerun_all", False))
         print(f"workflow {wf}: run {resp.run_id}, {resp.num_ready} ready, {resp.num_blocked} blocked")
-    elif args.command == "status":
-        if args.watch:
-            commands.watch_status(stubs, wf, sys.stdout)
-        else:
-            print(commands.render_status(commands.status_counts(stubs, wf)))
-    elif args.command == "jobs":
-        statuses = [commands.c.JobStatus.Value("JOB_STATUS_" + s.upper()) for s in args.status]
-        jobs = commands.list_jobs(stubs, wf, statuses)
-        print(commands.table(["id", "name", "status", "attempt", "node"], [
-            [j.id, j.name, commands.STATUS_NAMES[j.status], j.attempt_id, j.compute_node_id or ""] for j in jobs]))
-    elif args.command == "results":
-        rows = commands.list_results(stubs, wf, args.all_runs)
-        print(commands.table(["job", "run", "attempt", "status", "rc", "seconds", "node"], [
-            [r.job_id, r.run_id, r.attempt_id, commands.STATUS_NAMES[r.status], r.return_code,
-             f"{r.exec_time_seconds:.1f}", r.compute_node_id or ""] for r in rows]))
-    elif args.command == "events":
-        commands.print_events(stubs, wf, args.follow, sys.stdout)
+    elif args.command == "delete":
+        stubs.workflow.DeleteWorkflow(wpb.DeleteWorkflowRequest(workflow_id=wf), timeout=300)
+        print(f"workflow {wf} deleted (its jobs, results, events and nodes with it)")
     elif args.command == "cancel":
         n = stubs.workflow.CancelWorkflow(wpb.CancelWorkflowRequest(workflow_id=wf), timeout=60).num_canceled
         print(f"workflow {wf} canceled ({n} claimed or running jobs canceled)")
@@ -158,6 +147,16 @@ def _client(args: argparse.Namespace) -> int:
             workflow_id=wf, failed_only=args.failed_only, force=args.force), timeout=300).updated_count
         print(f"workflow {wf}: {n} jobs reset; `torc-grpc restart {wf}` runs them again")
     return 0
+
+
+class _Version(argparse.Action):
+    """--version: read the package version only when asked (it costs an import)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from . import __version__
+
+        print(f"torc-grpc {__version__} (API torc.v1)")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="DEBUG, INFO, WARNING or ERROR (default: $TORC_LOG_LEVEL, else INFO for serve and "
         "worker, WARNING for the others)",
     )
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser(
@@ -236,11 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="run a workflow spec to completion on this machine (no separate server)",
-        description="Start an embedded server on a local SQLite file, submit SPEC (torc YAML, JSON "
-        "or JSON5), run its jobs with a local worker until the workflow is complete, print a "
+        description="Start an embedded server on a local SQLite file, submit SPEC (torc YAML, JSON, "
+        "JSON5 or KDL), run its jobs with a local worker until the workflow is complete, print a "
         "summary. Exit status 0 when every job completed.",
     )
-    run.add_argument("spec", help="workflow spec file (.yaml, .yml, .json, .json5)")
+    run.add_argument("spec", help="workflow spec file (.yaml, .yml, .json, .json5, .kdl)")
     run.add_argument("--db", default="torc.db", help="SQLite database file (default: torc.db; kept afterwards)")
     run.add_argument("--force", action="store_true", help="start even if input files are missing")
     _worker_args(run)
@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Create the workflow described by SPEC on the server (large specs "
                             "go in AddJobs batches) and print its id. Start it with `start`, or pass --start.")
     _server_arg(submit)
-    submit.add_argument("spec", help="workflow spec file (.yaml, .yml, .json, .json5)")
+    submit.add_argument("spec", help="workflow spec file (.yaml, .yml, .json, .json5, .kdl)")
     submit.add_argument("--start", action="store_true", help="also start it (checks that input files exist)")
     submit.add_argument("--force", action="store_true", help="with --start: start even if input files are missing")
     submit.add_argument("--output-dir", default="torc_output",
@@ -268,29 +268,16 @@ def build_parser() -> argparse.ArgumentParser:
     client("start", "initialize a workflow's jobs and start its first (or next) run")
     restart = client("restart", "start the next run: jobs reset since the last run (and what needs them) run again")
     restart.add_argument("--rerun-all", action="store_true", help="rerun every job, completed ones too")
-    status = client("status", "show a workflow's progress by job status")
-    status.add_argument("--watch", action="store_true", help="keep showing it as it changes, until complete")
-    jobs = client("jobs", "list a workflow's jobs")
-    jobs.add_argument("--status", action="append", default=[], metavar="STATUS",
-                      choices=[n.removeprefix("JOB_STATUS_").lower() for n in common_status_names()],
-                      help="only jobs with this status (repeatable)")
-    results = client("results", "list a workflow's job results (the current run)")
-    results.add_argument("--all-runs", action="store_true", help="every run and attempt")
-    events = client("events", "list a workflow's events")
-    events.add_argument("--follow", action="store_true", help="keep printing new events as they happen")
     client("cancel", "cancel a workflow: running jobs are stopped, nothing new starts")
+    client("delete", "delete a workflow and everything in it (its owner only)")
     reset = client("reset", "return jobs to uninitialized so that `restart` runs them again")
     reset.add_argument("--failed-only", action="store_true", help="only failed/canceled jobs and what depends on them")
     reset.add_argument("--force", action="store_true", help="even while jobs are running")
+    add_view_parsers(sub, _server_arg)
+    add_usage_parsers(sub, _server_arg)
     add_security_parsers(sub, _server_arg)
     add_slurm_parsers(sub, _server_arg)
     return parser
-
-
-def common_status_names() -> list[str]:
-    from ._pb import common_pb2
-
-    return [n for n in common_pb2.JobStatus.keys() if n != "JOB_STATUS_UNSPECIFIED"]
 
 
 def _server_arg(cmd: argparse.ArgumentParser) -> None:
@@ -349,13 +336,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"torc-grpc: {exc.message}", file=sys.stderr)
         return 1
     except grpc.RpcError as exc:
-        print(f"torc-grpc: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        print(f"torc-grpc: {_rpc_error(exc, getattr(args, 'server', ''))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `torc-grpc events 1 | head`: the reader left; so do we, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, RuntimeError, ImportError) as exc:
         print(f"torc-grpc: {exc}", file=sys.stderr)
         return 1
+
+
+def _rpc_error(exc: grpc.RpcError, server: str) -> str:
+    """One line for a failed call; an unreachable server says where and what to do."""
+    if exc.code() == grpc.StatusCode.UNAVAILABLE and server:
+        return (f"cannot reach a torc-grpc server at {server} ({exc.details()}). Start one with "
+                "`torc-grpc serve`, or point --server or TORC_SERVER at the one you use.")
+    return f"{exc.code().name}: {exc.details()}"
 
 
 if __name__ == "__main__":

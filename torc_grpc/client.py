@@ -118,8 +118,10 @@ def _reconnecting(
                 raise
             failures += 1
             pause = backoff.delay(failures)
-            log.info("%s: %s (%s); reconnecting in %.2f s (attempt %d of %d)",
-                     what, code.name, err.details(), pause, failures, backoff.max_attempts)
+            # One line when the stream breaks; the retries after it only at DEBUG.
+            log.log(logging.INFO if failures == 1 else logging.DEBUG,
+                    "%s: %s (%s); reconnecting with backoff (attempt %d of %d, next in %.2f s)",
+                    what, code.name, err.details(), failures, backoff.max_attempts, pause)
             time.sleep(pause)
         finally:
             call.cancel()

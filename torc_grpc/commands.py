@@ -17,11 +17,13 @@ from typing import Iterator, Optional, TextIO
 
 import grpc
 
+from torc_core import diagnose
 from torc_core.errors import InvalidArgument
+from torc_core.resources import Capacity
 from torc_core.models import WorkflowSpec
 from torc_core.spec import LoadedSpec, load_spec
 
-from . import convert
+from . import convert, views
 from ._pb import common_pb2 as c
 from ._pb import event_pb2 as epb
 from ._pb import job_pb2 as jpb
@@ -31,7 +33,6 @@ from .client import Stubs, watch_events
 
 #: Jobs per AddJobs message when a spec is too large for one CreateWorkflow.
 BATCH = 10_000
-STATUS_NAMES = {v: k.removeprefix("JOB_STATUS_").lower() for k, v in c.JobStatus.items()}
 
 
 @dataclass
@@ -118,20 +119,15 @@ def status_counts(stubs: Stubs, workflow_id: int) -> wpb.GetWorkflowStatusRespon
     return stubs.workflow.GetWorkflowStatus(wpb.GetWorkflowStatusRequest(workflow_id=workflow_id), timeout=30)
 
 
-def render_status(status: wpb.GetWorkflowStatusResponse, width: int = 40) -> str:
-    counts = {STATUS_NAMES[n.status]: n.count for n in status.counts if n.count}
-    total = status.num_jobs or sum(counts.values())
-    done = sum(counts.get(k, 0) for k in ("completed", "failed", "canceled", "terminated", "disabled"))
-    filled = int(width * done / total) if total else width
-    state = "canceled" if status.is_canceled else "complete" if status.is_complete else "running"
-    parts = ", ".join(f"{k} {v}" for k, v in counts.items())
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} done, run {status.run_id}, {state}: {parts}"
+def render_status(status: wpb.GetWorkflowStatusResponse, workflow_id: int = 0) -> str:
+    return views.progress_bar(views.status_record(workflow_id, status))
 
 
-def watch_status(stubs: Stubs, workflow_id: int, out: TextIO) -> None:
-    """Re-render the status line whenever the server records an event (pushed, not polled)."""
+def status_changes(stubs: Stubs, workflow_id: int) -> Iterator[wpb.GetWorkflowStatusResponse]:
+    """The workflow's status now, then again whenever the server records an event
+    (pushed, not polled; at most 4 a second), until it completes or is canceled."""
     status = status_counts(stubs, workflow_id)
-    print(render_status(status), file=out, flush=True)
+    yield status
     if status.is_complete:
         return
     last = 0.0
@@ -140,7 +136,7 @@ def watch_status(stubs: Stubs, workflow_id: int, out: TextIO) -> None:
         final = event.event_type in ("workflow_complete", "workflow_canceled")
         if final or now - last >= 0.25:
             last = now
-            print(render_status(status_counts(stubs, workflow_id)), file=out, flush=True)
+            yield status_counts(stubs, workflow_id)
         if final:
             return
 
@@ -151,45 +147,108 @@ def table(headers: list[str], rows: list[list]) -> str:
     return "\n".join([fmt.format(*headers), *(fmt.format(*map(str, r)) for r in rows)])
 
 
-def list_jobs(stubs: Stubs, workflow_id: int, statuses: list[int]) -> list:
-    jobs, after = [], 0
+def _pages(call, request, items: str, cursor: str = "next_after_id", after: str = "after_id") -> list:
+    """Every item of a paged list RPC."""
+    out = []
     while True:
-        page = stubs.job.ListJobs(jpb.ListJobsRequest(workflow_id=workflow_id, statuses=statuses, after_id=after,
-                                                      limit=10_000), timeout=60)
-        jobs += page.jobs
-        if not page.next_after_id:
-            return jobs
-        after = page.next_after_id
+        page = call(request, timeout=60)
+        out += getattr(page, items)
+        nxt = getattr(page, cursor)
+        if not nxt:
+            return out
+        setattr(request, after, nxt)
+
+
+def list_jobs(stubs: Stubs, workflow_id: int, statuses: list[int]) -> list:
+    return _pages(stubs.job.ListJobs, jpb.ListJobsRequest(workflow_id=workflow_id, statuses=statuses,
+                                                          limit=10_000), "jobs")
 
 
 def list_results(stubs: Stubs, workflow_id: int, all_runs: bool) -> list:
-    rows, after = [], 0
-    while True:
-        page = stubs.job.ListResults(jpb.ListResultsRequest(workflow_id=workflow_id, all_runs=all_runs,
-                                                            after_id=after, limit=10_000), timeout=60)
-        rows += page.results
-        if not page.next_after_id:
-            return rows
-        after = page.next_after_id
+    return _pages(stubs.job.ListResults, jpb.ListResultsRequest(workflow_id=workflow_id, all_runs=all_runs,
+                                                                limit=10_000), "results")
 
 
-def print_events(stubs: Stubs, workflow_id: int, follow: bool, out: TextIO) -> None:
-    def show(e) -> None:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.timestamp_ms / 1000))
-        severity = c.Severity.Name(e.severity).removeprefix("SEVERITY_").lower()
-        print(f"{e.id:>8}  {stamp}  {severity:<7}  {e.event_type:<24}  {e.data}", file=out, flush=True)
+def list_workflows(stubs: Stubs, user: str = "") -> list:
+    return _pages(stubs.workflow.ListWorkflows, wpb.ListWorkflowsRequest(user=user, limit=10_000), "workflows")
 
+
+def list_nodes(stubs: Stubs, workflow_id: int, active_only: bool) -> list:
+    return _pages(stubs.workflow.ListComputeNodes, wpb.ListComputeNodesRequest(
+        workflow_id=workflow_id, active_only=active_only, limit=10_000), "nodes")
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where one attempt of a job wrote its stdout or stderr."""
+
+    job_id: int
+    workflow_id: int
+    run_id: int
+    attempt_id: int
+    hostname: str
+    #: Empty when the node did not say where it writes.
+    path: str
+    #: The attempt still runs (its file may grow).
+    running: bool
+
+
+def job_output(stubs: Stubs, job_id: int, attempt: int = 0, stderr: bool = False) -> Output:
+    """The output file of a job's attempt (default: the running one, else the
+    latest reported), from the node that ran it (ListComputeNodes)."""
+    job = stubs.job.GetJob(jpb.GetJobRequest(job_id=job_id), timeout=30).job
+    wf = job.workflow_id
+    results = _pages(stubs.job.ListResults, jpb.ListResultsRequest(workflow_id=wf, job_id=job_id, all_runs=True,
+                                                                   limit=10_000), "results")
+    live = job.status in (c.JOB_STATUS_PENDING, c.JOB_STATUS_RUNNING) and job.compute_node_id
+    if live and attempt in (0, job.attempt_id):
+        node_id, run_id, attempt_id = job.compute_node_id, status_counts(stubs, wf).run_id, job.attempt_id
+    else:
+        chosen = [r for r in results if attempt in (0, r.attempt_id)]
+        if not chosen:
+            what = f"attempt {attempt}" if attempt else "attempt"
+            raise InvalidArgument(f"job {job_id} ({job.name}) has no reported {what} yet "
+                                  f"(it is {views.status_name(job.status)})")
+        last = max(chosen, key=lambda r: r.id)
+        node_id, run_id, attempt_id = last.compute_node_id, last.run_id, last.attempt_id
+    node = next((n for n in list_nodes(stubs, wf, False) if n.id == node_id), None)
+    stem = f"job_{job_id}_{run_id}_{attempt_id}.{'e' if stderr else 'o'}"
+    path = os.path.join(node.output_dir, stem) if node is not None and node.output_dir else ""
+    return Output(job_id, wf, run_id, attempt_id, node.hostname if node else "", path, bool(live))
+
+
+def job_need(job) -> diagnose.JobNeed:
+    """A stored job's needs, for diagnose.shortfalls."""
+    r = job.resource_requirements.resources
+    return diagnose.JobNeed(job.name, job.resource_requirements.name or "default",
+                            Capacity(r.num_cpus, r.memory_bytes, r.num_gpus, r.num_nodes), r.time_limit_seconds)
+
+
+def warn_insane(spec: WorkflowSpec, out: TextIO = sys.stderr) -> None:
+    """Warn about jobs that no node anywhere could run (a typo such as 5000g for 5g)."""
+    for found in diagnose.shortfalls(diagnose.spec_needs(spec), diagnose.SANE_NODE):
+        print(f"torc-grpc: warning: {found.describe('no single node')}: check the resource set",
+              file=out)
+
+
+def job_names(stubs: Stubs, workflow_id: int) -> dict[int, str]:
+    return {j.id: j.name for j in list_jobs(stubs, workflow_id, [])}
+
+
+def events_after(stubs: Stubs, workflow_id: int, event_id: int) -> Iterator:
+    """The workflow's events after `event_id`, as they happen (pushed)."""
+    yield from watch_events(stubs.channel, workflow_id, replay_after=event_id)
+
+
+def events(stubs: Stubs, workflow_id: int, follow: bool) -> Iterator:
+    """The workflow's events in order; with follow, then the new ones as they happen."""
     if follow:
-        for event in watch_events(stubs.channel, workflow_id, replay_after=0):
-            show(event)
+        yield from watch_events(stubs.channel, workflow_id, replay_after=0)
         return
-    after = 0
+    request = epb.ListEventsRequest(workflow_id=workflow_id, limit=10_000)
     while True:
-        page = stubs.event.ListEvents(epb.ListEventsRequest(workflow_id=workflow_id, after=after, limit=10_000),
-                                      timeout=60)
-        for event in page.events:
-            show(event)
+        page = stubs.event.ListEvents(request, timeout=60)
+        yield from page.events
         if not page.next_after:
             return
-        after = page.next_after
-
+        request.after = page.next_after

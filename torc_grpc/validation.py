@@ -273,8 +273,11 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         "is_ephemeral": _none, "cancel_on_blocking_job_failure": _none,
         "supports_termination": _none, "disabled": _none, "match_all_exit_codes": _none,
         "only_uninitialized": _none, "rerun_all": _none, "failed_only": _none, "force": _none,
-        "all_runs": _none, "strict_scheduler_match": _none,
-        "started": _each(ident, limits.completions_per_call), "claim_ahead": _int(0, 16),
+        "all_runs": _none, "strict_scheduler_match": _none, "active_only": _none,
+        # resource_monitor and its samples (the engine checks the granularity's words)
+        "enabled": _none, "granularity": _text(64), "sample_interval_seconds": _seconds(86400.0),
+        "seconds": _seconds(limits.max_seconds), "cpu_percent": _finite(0, 1e7),
+        "started": _each(ident, limits.completions_per_call), "claim_ahead": _int(0, 16), "job_ids": _each(ident, 100_000),
         # Slurm and actions (docs/slurm.md)
         "scheduler": name, "slurm_job_id": _text(64), "output_dir": _text(limits.path_bytes),
         "account": _line(name), "partition": _line(name), "walltime": _line(_text(64)),
@@ -304,7 +307,7 @@ def _counts(limits: Limits) -> dict[str, int]:
         "jobs": per_message, "files": per_message, "user_data": per_message,
         "resource_requirements": per_message, "failure_handlers": per_message,
         "rules": limits.rules_per_handler, "completions": limits.completions_per_call,
-        "slurm_schedulers": 100, "actions": 1000,
+        "slurm_schedulers": 100, "actions": 1000, "samples": 10_000,
     }
 
 

@@ -91,9 +91,9 @@ def test_client_commands_against_a_served_workflow(tmp_path):
         lines = watcher.communicate(timeout=60)[0].splitlines()
         assert lines[-1].startswith("[####") and "4/4 done" in lines[-1] and "complete" in lines[-1]
         jobs = cli("jobs", wf, "--status", "completed", cwd=tmp_path, env=env).stdout.splitlines()
-        assert jobs[0].split() == ["id", "name", "status", "attempt", "node"] and len(jobs) == 5
+        assert jobs[0].split()[:4] == ["id", "name", "status", "attempt_id"] and len(jobs) == 5
         results = cli("results", wf, cwd=tmp_path, env=env).stdout.splitlines()
-        assert len(results) == 5 and results[1].split()[3] == "completed"
+        assert len(results) == 5 and results[1].split()[4] == "completed"
         events = cli("events", wf, cwd=tmp_path, env=env).stdout
         assert "workflow_created" in events and "workflow_complete" in events
         reset = cli("reset", wf, cwd=tmp_path, env=env)

@@ -107,10 +107,13 @@ def attempts(w: dict) -> dict:
         "torc.v1.WorkflowService.GetWorkflowStatus": wpb.GetWorkflowStatusRequest(workflow_id=wf),
         "torc.v1.WorkflowService.CancelWorkflow": wpb.CancelWorkflowRequest(workflow_id=wf),
         "torc.v1.WorkflowService.ResetJobStatus": wpb.ResetJobStatusRequest(workflow_id=wf, force=True),
+        "torc.v1.WorkflowService.ListComputeNodes": wpb.ListComputeNodesRequest(workflow_id=wf),
         "torc.v1.JobService.GetJob": jpb.GetJobRequest(job_id=job),
         "torc.v1.JobService.ListJobs": jpb.ListJobsRequest(workflow_id=wf),
         "torc.v1.JobService.ListResults": jpb.ListResultsRequest(workflow_id=wf),
         "torc.v1.JobService.RetryJob": jpb.RetryJobRequest(job_id=job, run_id=run),
+        "torc.v1.JobService.UpdateJobResources": jpb.UpdateJobResourcesRequest(
+            workflow_id=wf, job_ids=[job], resource_requirements=c.ResourceRequirementsSpec(name="evil")),
         "torc.v1.WorkerService.RegisterComputeNode": kpb.RegisterComputeNodeRequest(
             workflow_id=wf, resources=BIG),
         "torc.v1.WorkerService.ClaimJobs": kpb.ClaimJobsRequest(workflow_id=wf, resources=BIG),

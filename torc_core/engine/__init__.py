@@ -31,6 +31,8 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 from .. import store
 from ..errors import TorcError
 from ..models import (
+    ResourceMonitor,
+    ResourceRequirementsSpec,
     ClaimOutcome,
     ClaimRequest,
     Completion,
@@ -170,6 +172,11 @@ class Engine:
         return self._lifecycle.cancel_workflow(workflow_id)
 
     @_busy
+    def update_job_resources(self, workflow_id: int, job_ids: Sequence[int],
+                             resources: ResourceRequirementsSpec) -> int:
+        return self._lifecycle.update_job_resources(workflow_id, job_ids, resources)
+
+    @_busy
     def reset_job_status(self, workflow_id: int, failed_only: bool = False, force: bool = False) -> int:
         return self._lifecycle.reset_job_status(workflow_id, failed_only, force)
 
@@ -203,6 +210,15 @@ class Engine:
     def list_jobs(self, workflow_id: int, statuses: Sequence[int] = (), after_id: int = 0,
                   limit: int = 0) -> Page:
         return self._reads.list_jobs(workflow_id, statuses, after_id, limit)
+
+    @_busy
+    def resource_monitor(self, workflow_id: int) -> ResourceMonitor:
+        return self._reads.resource_monitor(workflow_id)
+
+    @_busy
+    def list_compute_nodes(self, workflow_id: int, active_only: bool = False, after_id: int = 0,
+                           limit: int = 0) -> Page:
+        return self._reads.list_compute_nodes(workflow_id, active_only, after_id, limit)
 
     @_busy
     def list_events(self, workflow_id: int, after: int = 0, limit: int = 0,

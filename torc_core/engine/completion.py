@@ -187,6 +187,10 @@ class Completer:
             if not (math.isfinite(value) and value >= 0):
                 raise InvalidArgument(f"job {item.job_id}: result.{name} must be a finite number "
                                       f">= 0, not {value}")
+        for seconds, cpu, memory in item.samples:
+            if not (math.isfinite(seconds) and seconds >= 0 and math.isfinite(cpu) and cpu >= 0 and memory >= 0):
+                raise InvalidArgument(f"job {item.job_id}: result.samples: ({seconds}, {cpu}, {memory}) is not "
+                                      "a finite time, CPU percent and memory >= 0")
         job = self._core.job_state(tx.conn, item.job_id)
         if item.workflow_id and job.workflow_id != item.workflow_id:
             raise InvalidArgument(f"job {item.job_id} belongs to workflow {job.workflow_id}, not "

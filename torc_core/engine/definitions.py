@@ -11,6 +11,7 @@ from typing import Iterable, Optional
 
 from .. import define_slurm, store
 from ..define import (
+    check_resource_monitor,
     DEFAULT_RESOURCES,
     NameMaps,
     Written,
@@ -68,6 +69,7 @@ class Definitions:
                 failure_handlers=spec.failure_handlers,
             )
             jobs = define_slurm.write_schedulers(tx.conn, wf_id, spec)
+            store.set_resource_monitor(tx.conn, wf_id, check_resource_monitor(spec.resource_monitor))
             ids = write_jobs(tx.conn, wf_id, jobs, names, written)
             define_slurm.write_actions(tx.conn, wf_id, spec.actions, dict(zip((j.name for j in jobs), ids)))
             core.has_actions[wf_id] = bool(spec.actions)

@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Sequence
 
 from .. import store
-from ..errors import InvalidArgument, InvalidTransition
-from ..models import COMPLETE_STATUSES, IN_FLIGHT_STATUSES, Job, JobStatus, Severity
+from ..define import resource_rows
+from ..errors import InvalidArgument, InvalidTransition, NotFound
+from ..models import COMPLETE_STATUSES, IN_FLIGHT_STATUSES, Job, JobStatus, ResourceRequirementsSpec, Severity
 from ..notifier import End
 from .claims import check_run
 from .core import EngineCore, Requeued
@@ -105,6 +107,48 @@ class Lifecycle:
             core.drop_state_locked(workflow_id)
         log.info("workflow %d: reset %d jobs (failed_only=%s)", workflow_id, count, failed_only)
         return count
+
+    def update_job_resources(self, workflow_id: int, job_ids: Sequence[int],
+                             resources: ResourceRequirementsSpec) -> int:
+        """Give jobs a new resource set (`torc-grpc recover`: memory or runtime x1.5).
+        The set is created under its own name, so the jobs' old set and the results
+        that ran under it stay as they were. Jobs must not be ready, claimed or
+        running (reset them first or after; StartWorkflow then runs them with it).
+
+        Raises:
+            NotFound: Unknown workflow or a job not of it.
+            InvalidArgument: No jobs, a bad set, or its name is taken.
+            InvalidTransition: A job is ready, pending or running.
+
+        Returns:
+            The new resource set's id.
+        """
+        ids = list(dict.fromkeys(job_ids))
+        if not ids:
+            raise InvalidArgument("job_ids: name at least one job")
+        core = self._core
+        with core.write_lock:
+            with core.transaction() as tx:
+                c = tx.conn
+                core.workflow(c, workflow_id)
+                statuses = store.statuses_of(c, workflow_id, ids)
+                missing = [j for j in ids if j not in statuses]
+                if missing:
+                    raise NotFound(f"job {missing[0]} is not a job of workflow {workflow_id}", job_id=missing[0])
+                live = [j for j in ids if statuses[j] in (JobStatus.READY, *IN_FLIGHT_STATUSES)]
+                if live:
+                    raise InvalidTransition(f"job {live[0]} is {JobStatus(statuses[live[0]]).name}: its resources "
+                                            "change only while it is not ready or running")
+                if resources.name in store.name_map(c, "resource_requirements", workflow_id):
+                    raise InvalidArgument(f"resource_requirements.name {resources.name!r} is taken in workflow "
+                                          f"{workflow_id}", field="resource_requirements.name")
+                (rr_id,) = store.insert_resource_requirements(c, resource_rows(workflow_id, [resources]))
+                store.set_resources(c, workflow_id, ids, rr_id)
+                tx.event(workflow_id, "job_resources_changed", Severity.INFO, resource_requirements=resources.name,
+                         job_ids=ids[:100], count=len(ids))
+            core.drop_state_locked(workflow_id)
+        log.info("workflow %d: %d jobs now use resource set %r", workflow_id, len(ids), resources.name)
+        return rr_id
 
     def retry_job(self, job_id: int, run_id: int, max_retries: int = 0) -> Job:
         """Torc's retry_job: RUNNING, FAILED or TERMINATED -> READY with the next attempt.

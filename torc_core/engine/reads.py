@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 from .. import kernels, store
 from ..errors import NotFound
-from ..models import DONE_STATUSES, Event, Job, Page, StorageFacts, Workflow, WorkflowStatus
+from ..models import DONE_STATUSES, Event, Job, Page, StorageFacts, Workflow, WorkflowStatus, ResourceMonitor
 from .core import EngineCore, page_limit
 
 
@@ -94,6 +94,20 @@ class Reads:
         rows = store.list_results(conn, workflow_id, all_runs, job_id, sorted(set(statuses)),
                                   after_id, limit)
         return Page.of(rows, limit)
+
+    def list_compute_nodes(self, workflow_id: int, active_only: bool = False, after_id: int = 0,
+                           limit: int = 0) -> Page:
+        """The workflow's compute nodes by id, with the jobs each holds."""
+        limit = page_limit(limit, 1000)
+        conn = self._core.reader()
+        self._core.workflow(conn, workflow_id)
+        return Page.of(store.list_compute_nodes(conn, workflow_id, active_only, after_id, limit), limit)
+
+    def resource_monitor(self, workflow_id: int) -> ResourceMonitor:
+        """What the workflow's workers sample of their jobs (torc's resource_monitor)."""
+        conn = self._core.reader()
+        self._core.workflow(conn, workflow_id)
+        return store.resource_monitor(conn, workflow_id)
 
     def storage_facts(self) -> StorageFacts:
         """Which kernels run and on which SQLite (GetVersion)."""

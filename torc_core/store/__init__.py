@@ -55,6 +55,7 @@ from .compute_nodes import (
     expired_nodes,
     extend_active_leases,
     insert_compute_node,
+    list_compute_nodes,
     node_lease,
     renew_lease,
 )
@@ -100,6 +101,8 @@ from .job_status import (
     start_job,
     workflows_pending_unblock,
     write_unblocked,
+    set_resources,
+    statuses_of,
 )
 from .jobs import (
     class_rows,
@@ -128,6 +131,8 @@ from .workflows import (
     insert_workflow,
     list_workflows,
     set_canceled,
+    resource_monitor,
+    set_resource_monitor,
     start_run,
     workflow_brief,
 )
@@ -166,7 +171,7 @@ __all__ = [
     "compute_node_owner", "compute_node_resources", "deactivate_node", "delete_items",
     "delete_workflow", "downstream", "dump_file", "dump_tables", "file_integrity_problems", "expired_nodes", "extend_active_leases", "fence_reset", "fence_reset_all", "live_claims",
     "get_job", "get_workflow", "in_flight_count", "insert_compute_node", "insert_edges",
-    "insert_event", "insert_failure_handlers", "insert_files", "insert_jobs",
+    "insert_event", "insert_failure_handlers", "list_compute_nodes", "insert_files", "insert_jobs",
     "insert_relations", "insert_resource_requirements", "insert_result", "insert_user_data",
     "insert_workflow", "integrity_problems", "job_names", "job_rules", "job_state",
     "jobs_by_ids", "last_event_id", "latest_return_code", "list_events", "list_jobs",
@@ -175,6 +180,6 @@ __all__ = [
     "pending_unblock", "ready_class_rows", "ready_job_ids", "renew_lease", "requeue_pending",
     "reset_all_jobs", "reset_jobs", "resettable_failed", "retry_ready", "retry_uninitialized",
     "set_canceled", "set_initialized_statuses", "sql_unblock", "sql_unblock_batch", "sqlite_version", "start_job",
-    "start_run", "transaction", "workflow_brief", "WorkflowBrief", "workflows_pending_unblock",
+    "start_run", "set_resources", "statuses_of", "transaction", "workflow_brief", "WorkflowBrief", "resource_monitor", "set_resource_monitor", "workflows_pending_unblock",
     "write_unblocked",
 ]

@@ -133,7 +133,7 @@ def job_from_row(row: tuple) -> Job:
 RESULT_COLUMNS = (
     "id, workflow_id, job_id, run_id, attempt_id, compute_node_id, return_code, "
     "exec_time_seconds, completion_time, status, peak_memory_bytes, avg_memory_bytes, "
-    "peak_cpu_percent, avg_cpu_percent, error"
+    "peak_cpu_percent, avg_cpu_percent, error, samples"
 )
 
 
@@ -154,4 +154,5 @@ def result_from_row(row: tuple) -> Result:
         peak_cpu_percent=row[12],
         avg_cpu_percent=row[13],
         error=row[14],
+        samples=tuple(tuple(s) for s in json.loads(row[15])) if row[15] else (),
     )

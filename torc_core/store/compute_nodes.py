@@ -6,15 +6,15 @@ from typing import Optional
 
 import apsw
 
-from ..models import ComputeNodeSpec, Resources
+from ..models import ComputeNode, ComputeNodeSpec, JobStatus, Resources
 from ._rows import one
 from .records import ExpiredNode, NodeLease, NodeOwner
 
 INSERT_COMPUTE_NODE = """
 INSERT INTO compute_node (workflow_id, hostname, pid, start_time, num_cpus, memory_bytes,
     num_gpus, num_nodes, time_limit_seconds, scheduler_config_id, compute_node_type,
-    lease_expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    lease_expires_at, output_dir)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 COMPUTE_NODE_WORKFLOW = "SELECT workflow_id, is_active FROM compute_node WHERE id = ?"
 COMPUTE_NODE_RESOURCES = """
@@ -32,6 +32,17 @@ UPDATE compute_node SET is_active = 0,
     duration_seconds = ? - CAST(strftime('%s', start_time) AS REAL)
 WHERE id = ?
 """
+LIST_COMPUTE_NODES = f"""
+SELECT n.id, n.workflow_id, n.hostname, n.pid, n.start_time, n.num_cpus, n.memory_bytes, n.num_gpus,
+    n.num_nodes, n.time_limit_seconds, n.is_active, n.lease_expires_at, n.compute_node_type,
+    n.slurm_job_id, coalesce(n.duration_seconds, 0),
+    (SELECT count(*) FROM job j WHERE j.active_compute_node_id = n.id AND j.status = {int(JobStatus.PENDING)}),
+    (SELECT count(*) FROM job j WHERE j.active_compute_node_id = n.id AND j.status = {int(JobStatus.RUNNING)}),
+    n.output_dir
+FROM compute_node n
+WHERE n.workflow_id = ? AND n.id > ? AND (n.is_active = 1 OR ? = 0)
+ORDER BY n.id LIMIT ?
+"""
 EXTEND_ACTIVE_LEASES = """
 UPDATE compute_node SET lease_expires_at = max(coalesce(lease_expires_at, 0), ?) WHERE is_active = 1
 """
@@ -44,7 +55,7 @@ def insert_compute_node(
     conn.execute(INSERT_COMPUTE_NODE, (
         spec.workflow_id, spec.hostname, spec.pid, start_time, r.num_cpus, r.memory_bytes,
         r.num_gpus, max(1, r.num_nodes), r.time_limit_seconds, spec.scheduler_config_id,
-        spec.compute_node_type or "local", lease_expires_at,
+        spec.compute_node_type or "local", lease_expires_at, spec.output_dir,
     ))
     return conn.last_insert_rowid()
 
@@ -58,6 +69,15 @@ def compute_node_resources(conn: apsw.Connection, node_id: int) -> Optional[Reso
     """The resources the node registered with."""
     row = one(conn, COMPUTE_NODE_RESOURCES, (node_id,))
     return Resources(*row) if row else None
+
+
+def list_compute_nodes(conn: apsw.Connection, workflow_id: int, active_only: bool, after_id: int,
+                       limit: int) -> list[ComputeNode]:
+    return [ComputeNode(id=r[0], workflow_id=r[1], hostname=r[2], pid=r[3], start_time=r[4],
+                        resources=Resources(r[5], r[6], r[7], r[8], r[9]), is_active=bool(r[10]),
+                        lease_expires_at=r[11], compute_node_type=r[12], slurm_job_id=r[13],
+                        duration_seconds=r[14], pending_jobs=r[15], running_jobs=r[16], output_dir=r[17])
+            for r in conn.execute(LIST_COMPUTE_NODES, (workflow_id, after_id, int(active_only), limit))]
 
 
 def node_lease(conn: apsw.Connection, node_id: int) -> Optional[NodeLease]:

@@ -188,6 +188,16 @@ CREATE INDEX idx_slurm_allocation_job ON slurm_allocation(slurm_job_id);
 """)
 
 
+def _migration_v6(c: apsw.Connection) -> None:
+    # Where each node writes its jobs' stdout/stderr (`torc-grpc logs`, docs/cli.md), and
+    # torc's resource_monitor with the time series it records (docs/cli.md, `report`).
+    c.execute("""
+ALTER TABLE compute_node ADD COLUMN output_dir TEXT NOT NULL DEFAULT '';
+ALTER TABLE workflow ADD COLUMN resource_monitor TEXT NOT NULL DEFAULT '{}';  -- JSON: ResourceMonitor
+ALTER TABLE result ADD COLUMN samples TEXT NOT NULL DEFAULT '';  -- JSON [[s, cpu %, bytes], ...]
+""")
+
+
 #: Migrations keyed by the user_version they produce, applied in order.
 MIGRATIONS: list[tuple[int, Callable[[apsw.Connection], None]]] = [
     (1, _migration_v1),
@@ -195,6 +205,7 @@ MIGRATIONS: list[tuple[int, Callable[[apsw.Connection], None]]] = [
     (3, _migration_v3),
     (4, _migration_v4),
     (5, _migration_v5),
+    (6, _migration_v6),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

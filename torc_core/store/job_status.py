@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 import apsw
 
 from ..models import COMPLETE_STATUSES, IN_FLIGHT_STATUSES, JobStatus, RESETTABLE_STATUSES
-from ._rows import one, statuses_sql
+from ._rows import chunks, one, placeholders, statuses_sql
 from .records import JobAndStatus
 
 UNINITIALIZED = int(JobStatus.UNINITIALIZED)
@@ -133,6 +133,22 @@ def start_job(conn: apsw.Connection, job_id: int, node_id: Optional[int]) -> Non
 
 def complete_job(conn: apsw.Connection, job_id: int, status: int, needs_unblock: bool) -> None:
     conn.execute(COMPLETE_JOB, (int(status), 0 if needs_unblock else 1, job_id))
+
+
+SET_RESOURCES = "UPDATE job SET resource_requirements_id = ? WHERE id = ? AND workflow_id = ?"
+JOB_STATUSES = "SELECT id, status FROM job WHERE workflow_id = ? AND id IN ({})"
+
+
+def statuses_of(conn: apsw.Connection, workflow_id: int, job_ids: Sequence[int]) -> dict[int, int]:
+    """job id -> status, for the workflow's jobs among job_ids."""
+    out: dict[int, int] = {}
+    for chunk in chunks(list(job_ids)):
+        out.update(conn.execute(JOB_STATUSES.format(placeholders(len(chunk))), (workflow_id, *chunk)).fetchall())
+    return out
+
+
+def set_resources(conn: apsw.Connection, workflow_id: int, job_ids: Sequence[int], rr_id: int) -> None:
+    conn.executemany(SET_RESOURCES, ((rr_id, j, workflow_id) for j in job_ids))
 
 
 def write_unblocked(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Optional, Sequence
 
 import apsw
@@ -12,8 +13,8 @@ from ._rows import RESULT_COLUMNS, one, placeholders, result_from_row, statuses_
 INSERT_RESULT = """
 INSERT INTO result (workflow_id, job_id, run_id, attempt_id, compute_node_id, return_code,
     exec_time_seconds, completion_time, status, peak_memory_bytes, avg_memory_bytes,
-    peak_cpu_percent, avg_cpu_percent, error)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    peak_cpu_percent, avg_cpu_percent, error, samples)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _R_COLUMNS = ", ".join("r." + c.strip() for c in RESULT_COLUMNS.split(","))
 # Current results: the latest result of each job whose status is reported
@@ -44,7 +45,7 @@ def insert_result(
             workflow_id, item.job_id, item.run_id, attempt_id, item.compute_node_id or None,
             item.return_code, item.exec_time_seconds, completion_time, int(item.status),
             item.peak_memory_bytes, item.avg_memory_bytes, item.peak_cpu_percent,
-            item.avg_cpu_percent, item.error,
+            item.avg_cpu_percent, item.error, json.dumps(item.samples) if item.samples else "",
         ))
     except apsw.ConstraintError:
         return False

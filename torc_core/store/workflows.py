@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Optional
 
 import apsw
 
-from ..models import Workflow
+from ..models import ResourceMonitor, Workflow
 from ._rows import WORKFLOW_COLUMNS, one, workflow_from_row
 from .records import WorkflowBrief
 
@@ -35,6 +36,8 @@ LIST_WORKFLOWS_BY_USER_VISIBLE = (
 DELETE_WORKFLOW = "DELETE FROM workflow WHERE id = ?"
 START_RUN = "UPDATE workflow SET run_id = run_id + 1, is_canceled = 0 WHERE id = ?"
 RUN_ID = "SELECT run_id FROM workflow WHERE id = ?"
+SET_RESOURCE_MONITOR = "UPDATE workflow SET resource_monitor = ? WHERE id = ?"
+RESOURCE_MONITOR = "SELECT resource_monitor FROM workflow WHERE id = ?"
 SET_CANCELED = "UPDATE workflow SET is_canceled = 1 WHERE id = ?"
 CLEAR_CANCEL = "UPDATE workflow SET is_canceled = 0 WHERE id = ?"
 
@@ -64,6 +67,15 @@ def workflow_brief(conn: apsw.Connection, workflow_id: int) -> Optional[Workflow
     """A workflow's run, cancel flag and sort method (the hot paths' read)."""
     row = one(conn, WORKFLOW_BRIEF, (workflow_id,))
     return WorkflowBrief._make(row) if row else None
+
+
+def set_resource_monitor(conn: apsw.Connection, workflow_id: int, monitor: ResourceMonitor) -> None:
+    conn.execute(SET_RESOURCE_MONITOR, (json.dumps(dataclasses.asdict(monitor), sort_keys=True), workflow_id))
+
+
+def resource_monitor(conn: apsw.Connection, workflow_id: int) -> ResourceMonitor:
+    row = one(conn, RESOURCE_MONITOR, (workflow_id,))
+    return ResourceMonitor(**json.loads(row[0])) if row and row[0] else ResourceMonitor()
 
 
 def list_workflows(conn: apsw.Connection, user: str, after_id: int, limit: int,

@@ -50,11 +50,13 @@ METHODS: dict[str, Rule] = {
     "torc.v1.WorkflowService.GetWorkflowStatus": WORKER_READ,
     "torc.v1.WorkflowService.CancelWorkflow": OPERATE,
     "torc.v1.WorkflowService.ResetJobStatus": OPERATE,
+    "torc.v1.WorkflowService.ListComputeNodes": READ,
     # JobService
     "torc.v1.JobService.GetJob": Rule(P.READ, L.JOB, worker_ok=True),
     "torc.v1.JobService.ListJobs": WORKER_READ,
     "torc.v1.JobService.ListResults": READ,
     "torc.v1.JobService.RetryJob": Rule(P.OPERATE, L.JOB),
+    "torc.v1.JobService.UpdateJobResources": OPERATE,
     # WorkerService: what compute nodes do
     "torc.v1.WorkerService.RegisterComputeNode": Rule(P.WORKER, L.WORKFLOW, worker_ok=True),
     "torc.v1.WorkerService.ClaimJobs": Rule(P.WORKER, L.WORKFLOW, worker_ok=True),

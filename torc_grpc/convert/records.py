@@ -12,6 +12,7 @@ from torc_core.errors import InvalidArgument
 from torc_core.models import (
     ClaimRequest,
     Completion,
+    ComputeNode,
     ComputeNodeSpec,
     Event,
     FailureHandlerSpec,
@@ -24,6 +25,7 @@ from torc_core.models import (
     JobStatus,
     ResourceRequirements,
     ResourceRequirementsSpec,
+    ResourceMonitor,
     Resources,
     Result,
     Severity,
@@ -134,7 +136,26 @@ def workflow_spec_from_pb(pb: c_pb.WorkflowSpec) -> WorkflowSpec:
         slurm_schedulers=tuple(slurm.scheduler_spec_from_pb(x) for x in pb.slurm_schedulers),
         actions=tuple(slurm.action_spec_from_pb(a) for a in pb.actions),
         slurm=slurm.settings_from_pb(pb),
+        resource_monitor=resource_monitor_from_pb(pb.resource_monitor),
     )
+
+
+def resource_monitor_from_pb(pb: c_pb.ResourceMonitorSpec) -> ResourceMonitor:
+    base = ResourceMonitor()
+    return ResourceMonitor(
+        enabled=pb.enabled if pb.HasField("enabled") else base.enabled,
+        granularity=pb.granularity or base.granularity,
+        sample_interval_seconds=(pb.sample_interval_seconds if pb.HasField("sample_interval_seconds")
+                                 else base.sample_interval_seconds))
+
+
+def resource_monitor_to_pb(m: ResourceMonitor) -> c_pb.ResourceMonitorSpec:
+    return c_pb.ResourceMonitorSpec(enabled=m.enabled, granularity=m.granularity,
+                                    sample_interval_seconds=m.sample_interval_seconds)
+
+
+def _samples_to_pb(samples) -> list:
+    return [c_pb.ResourceSample(seconds=s, cpu_percent=cpu, memory_bytes=mem) for s, cpu, mem in samples]
 
 
 def job_batch_from_pb(pb: wf_pb.AddJobsRequest) -> JobBatch:
@@ -179,6 +200,18 @@ def resource_requirements_to_pb(rr: ResourceRequirements) -> c_pb.ResourceRequir
             time_limit_seconds=float(rr.runtime_seconds),
         ),
     )
+
+
+def compute_node_to_pb(n: ComputeNode, now: float) -> wf_pb.ComputeNode:
+    r = n.resources
+    left = (n.lease_expires_at - now) if n.is_active and n.lease_expires_at else 0.0
+    return wf_pb.ComputeNode(
+        id=n.id, workflow_id=n.workflow_id, hostname=n.hostname, pid=n.pid, start_time=n.start_time,
+        resources=c_pb.Resources(num_cpus=r.num_cpus, memory_bytes=r.memory_bytes, num_gpus=r.num_gpus,
+                                 num_nodes=r.num_nodes, time_limit_seconds=r.time_limit_seconds),
+        is_active=n.is_active, lease_left_seconds=left, pending_jobs=n.pending_jobs,
+        running_jobs=n.running_jobs, compute_node_type=n.compute_node_type, slurm_job_id=n.slurm_job_id,
+        duration_seconds=n.duration_seconds, output_dir=n.output_dir)
 
 
 def job_to_pb(j: Job) -> c_pb.Job:
@@ -227,6 +260,7 @@ def result_to_pb(r: Result) -> c_pb.Result:
         peak_cpu_percent=r.peak_cpu_percent,
         avg_cpu_percent=r.avg_cpu_percent,
         error=r.error,
+        samples=_samples_to_pb(r.samples),
     )
 
 
@@ -303,6 +337,7 @@ def compute_node_spec_from_pb(pb) -> ComputeNodeSpec:
         scheduler_config_id=_opt(pb, "scheduler_config_id"),
         compute_node_type=pb.compute_node_type,
         slurm_job_id=pb.slurm_job_id,
+        output_dir=pb.output_dir,
     )
 
 
@@ -322,6 +357,7 @@ def completion_from_pb(pb) -> Completion:
         peak_cpu_percent=r.peak_cpu_percent,
         avg_cpu_percent=r.avg_cpu_percent,
         error=r.error,
+        samples=tuple((s.seconds, s.cpu_percent, s.memory_bytes) for s in r.samples),
     )
 
 
@@ -374,4 +410,5 @@ def workflow_spec_to_pb(s: WorkflowSpec, with_jobs: bool = True) -> c_pb.Workflo
         actions=[slurm.action_spec_to_pb(a) for a in s.actions],
     )
     slurm.settings_into_pb(s.slurm, pb)
+    pb.resource_monitor.CopyFrom(resource_monitor_to_pb(s.resource_monitor))
     return pb

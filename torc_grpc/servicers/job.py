@@ -48,3 +48,10 @@ class JobServiceServicer(pb_grpc.JobServiceServicer):
     def RetryJob(self, request, context):
         job = self.engine.retry_job(request.job_id, request.run_id, request.max_retries)
         return pb.RetryJobResponse(job=convert.job_to_pb(job))
+
+    @translate_errors
+    def UpdateJobResources(self, request, context):
+        rr_id = self.engine.update_job_resources(
+            request.workflow_id, list(request.job_ids),
+            convert.resource_requirements_spec_from_pb(request.resource_requirements))
+        return pb.UpdateJobResourcesResponse(resource_requirements_id=rr_id)

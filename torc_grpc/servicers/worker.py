@@ -24,7 +24,9 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
     @translate_errors
     def RegisterComputeNode(self, request, context):
         node_id = self.engine.register_compute_node(convert.compute_node_spec_from_pb(request))
-        return pb.RegisterComputeNodeResponse(compute_node_id=node_id, lease_seconds=self.engine.lease_seconds)
+        monitor = convert.resource_monitor_to_pb(self.engine.resource_monitor(request.workflow_id))
+        return pb.RegisterComputeNodeResponse(compute_node_id=node_id, lease_seconds=self.engine.lease_seconds,
+                                              resource_monitor=monitor)
 
     @translate_errors
     def ClaimJobs(self, request, context):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from torc_core.access import visible_to
 from torc_core.engine import Engine
 
@@ -39,6 +41,15 @@ class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
                                           visible_to(current_caller()))
         items, after = convert.sized_page(page, convert.workflow_to_pb, self.boundary.answer_bytes)
         return pb.ListWorkflowsResponse(workflows=items, next_after_id=after)
+
+    @translate_errors
+    def ListComputeNodes(self, request, context):
+        page = self.engine.list_compute_nodes(request.workflow_id, request.active_only, request.after_id,
+                                              request.limit)
+        now = time.time()
+        items, after = convert.sized_page(page, lambda n: convert.compute_node_to_pb(n, now),
+                                          self.boundary.answer_bytes)
+        return pb.ListComputeNodesResponse(nodes=items, next_after_id=after)
 
     @translate_errors
     def DeleteWorkflow(self, request, context):

@@ -13,16 +13,14 @@ response fields, never from message text.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import queue
-import signal
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import grpc
 
@@ -109,6 +107,10 @@ class Worker:
         lease = self.session.register(self._resources(cfg.num_cpus, cfg.memory_bytes, cfg.num_gpus,
                                                       cfg.num_nodes))
         self.summary.compute_node_id = self.node
+        rm = self.session.resource_monitor
+        self.processes.monitor.configure(rm.enabled if rm.HasField("enabled") else True,
+                                         rm.granularity or "summary",
+                                         rm.sample_interval_seconds if rm.HasField("sample_interval_seconds") else 5.0)
         threads = [
             threading.Thread(target=self.session.heartbeats,
                              args=(lease, lambda: self._inbox.put(Stop(StopReason.LEASE_LOST))),
@@ -126,9 +128,12 @@ class Worker:
         except LeaseLost:
             self.summary.reason = StopReason.LEASE_LOST
         finally:
-            if self.ahead.queue and self.summary.reason is not StopReason.LEASE_LOST:
-                self.session.deregister()  # claimed ahead, never started: back to READY at once
+            if self.summary.reason is not StopReason.LEASE_LOST:
+                # Goodbye, so `nodes` shows it gone and what it claimed ahead is READY at once.
+                self.session.stopping(10.0)
+                self.session.deregister()
             self._stop.set()
+            self.processes.monitor.close()
             self.processes.kill_all()
         self.summary.rpcs = self.session.calls
         log.info("compute node %d stops (%s): %d jobs run", self.node, self.summary.reason,
@@ -395,23 +400,3 @@ class Worker:
                 log.info("ready stream ended: %s", err.code().name)
         except ValueError:  # channel closed while stopping
             return
-
-
-@contextlib.contextmanager
-def stop_on_signals(worker: Worker) -> Iterator[None]:
-    """While the block runs, SIGTERM and SIGINT (scancel, a walltime end,
-    preemption, Ctrl-C) make `worker` stop cleanly (Worker.request_stop);
-    the previous handlers come back afterwards. Only the main thread can
-    install handlers; elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    for signum in previous:
-        signal.signal(signum, lambda _s, _f: worker.request_stop(StopReason.SIGNALED))
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-

@@ -54,12 +54,18 @@ class NodeSession:
         self.node = 0
         #: Set when the worker stops: retries end at once.
         self._stop = stop
-        self._backoff = Backoff(initial=0.05, maximum=2.0)
+        self._backoff = Backoff(initial=0.05, maximum=5.0)
+        #: Monotonic time the server became unreachable (None while it answers).
+        self._down_since: Optional[float] = None
         self._run_id = 0
         #: While stopping: no call retries past this monotonic time.
         self._retry_until: Optional[float] = None
         #: Unary calls made (the worker's summary reports them per job).
         self.calls = 0
+        #: DeregisterComputeNode was called (it is made once).
+        self.deregistered = False
+        #: The workflow's resource_monitor, from the registration's answer.
+        self.resource_monitor = common_pb2.ResourceMonitorSpec()
 
     def call(self, method: Callable, request, timeout: float = 30.0):
         """A unary call, retried while the server is unreachable (bounded by reconnect_seconds)."""
@@ -71,14 +77,28 @@ class NodeSession:
         while True:
             self.calls += 1
             try:
-                return method(request, timeout=timeout)
+                answer = method(request, timeout=timeout)
             except grpc.RpcError as err:
                 if err.code() not in RETRY_CODES or time.monotonic() > deadline or self._stop.is_set():
                     raise
                 attempt += 1
                 pause = min(self._backoff.delay(attempt), max(0.0, deadline - time.monotonic()))
-                log.info("%s: %s; retrying in %.2f s", type(request).__name__, err.code().name, pause)
+                self._unreachable(err, deadline)
+                log.debug("%s: %s; retrying in %.2f s", type(request).__name__, err.code().name, pause)
                 self._stop.wait(pause)
+                continue
+            if self._down_since is not None:
+                log.warning("server at %s reachable again after %.1f s", self.config.target,
+                            time.monotonic() - self._down_since)
+                self._down_since = None
+            return answer
+
+    def _unreachable(self, err: grpc.RpcError, deadline: float) -> None:
+        """Log once when the server becomes unreachable (retries are jittered, backing off)."""
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning("server at %s unreachable (%s); retrying with backoff for up to %.0f s",
+                        self.config.target, err.code().name, max(0.0, deadline - time.monotonic()))
 
     def register(self, resources: common_pb2.Resources) -> float:
         """Register this node; returns the lease in seconds."""
@@ -86,11 +106,12 @@ class NodeSession:
         reg = worker_pb2.RegisterComputeNodeRequest(
             workflow_id=cfg.workflow_id, hostname=cfg.hostname, pid=os.getpid(),
             resources=resources, compute_node_type="slurm" if cfg.slurm_job_id else "local",
-            slurm_job_id=cfg.slurm_job_id)
+            slurm_job_id=cfg.slurm_job_id, output_dir=os.path.abspath(cfg.output_dir))
         if cfg.scheduler_config_id is not None:
             reg.scheduler_config_id = cfg.scheduler_config_id
         resp = self.call(self.worker.RegisterComputeNode, reg)
         self.node = resp.compute_node_id
+        self.resource_monitor = resp.resource_monitor
         return resp.lease_seconds
 
     def stopping(self, within: float) -> None:
@@ -98,9 +119,10 @@ class NodeSession:
         self._retry_until = time.monotonic() + within
 
     def deregister(self) -> None:
-        """Say goodbye: claims not started go back to READY at once (best effort)."""
-        if not self.node:
+        """Say goodbye: claims not started go back to READY at once (best effort, once)."""
+        if not self.node or self.deregistered:
             return
+        self.deregistered = True
         try:
             resp = self.call(self.worker.DeregisterComputeNode,
                              worker_pb2.DeregisterComputeNodeRequest(compute_node_id=self.node),

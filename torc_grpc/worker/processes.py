@@ -19,6 +19,7 @@ from torc_core.resources import Capacity
 
 from .._pb import common_pb2
 from .children import Child, Reaper, spawn_shell
+from .monitor import Monitor
 from .config import StopReason, WorkerConfig
 
 log = logging.getLogger("torc_grpc.worker")
@@ -88,6 +89,8 @@ class Processes:
         #: pid -> job id of the running children (the reaper's thread reads it).
         self._jobs_of: dict[int, int] = {}
         self._reaper = Reaper(self._exited)
+        #: Samples the running jobs' process trees (configured at registration).
+        self.monitor = Monitor()
         #: This process's environment, copied once (each job adds its own on top).
         self._base_env = dict(os.environ)
 
@@ -119,6 +122,9 @@ class Processes:
         self.running[job.id] = RunningJob(started, proc, time.time(), stderr_path, run_id)
         self._jobs_of[proc.pid] = job.id
         self._reaper.watch(proc)
+        self.monitor.watch(job.id, proc.pid)
+        log.debug("job %d (%s) attempt %d started: pid %d, output %s.o/.e", job.id, job.name,
+                  started.attempt_id, proc.pid, stem)
 
     def _environment(self, job: common_pb2.Job, started: common_pb2.Job, run_id: int, node: int,
                      out: Path) -> dict[str, str]:

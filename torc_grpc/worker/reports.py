@@ -83,6 +83,7 @@ class Reports:
         rc = item.return_code
         ran = time.time() - r.started
         self.ahead.ended(ran)
+        usage = self.processes.monitor.stop(item.job_id)
         self._finished[item.job_id] = (r.job, rc)
         if item.error:
             status = S.JOB_STATUS_FAILED
@@ -92,15 +93,21 @@ class Reports:
             status = S.JOB_STATUS_FAILED
         else:
             status = S.JOB_STATUS_COMPLETED if rc == 0 else S.JOB_STATUS_FAILED
+        log.debug("job %d (%s) ended: %s, return code %d, %.3f s", item.job_id, r.job.name,
+                  S.JobStatus.Name(status).removeprefix("JOB_STATUS_").lower(), rc, ran)
         if status == S.JOB_STATUS_COMPLETED:
             self.summary.completed += 1
         else:
             self.summary.failed += 1
-        return worker_pb2.CompleteJobRequest(
-            job_id=item.job_id, status=status, run_id=r.run_id or self.session.run_id(),
-            result=common_pb2.JobResult(return_code=rc, exec_time_seconds=ran,
-                                        compute_node_id=self.session.node, attempt_id=r.job.attempt_id,
-                                        error=item.error))
+        result = common_pb2.JobResult(return_code=rc, exec_time_seconds=ran, compute_node_id=self.session.node,
+                                      attempt_id=r.job.attempt_id, error=item.error)
+        if usage is not None:
+            result.peak_memory_bytes, result.avg_memory_bytes = usage.peak_memory_bytes, usage.avg_memory_bytes
+            result.peak_cpu_percent, result.avg_cpu_percent = usage.peak_cpu_percent, usage.avg_cpu_percent
+            result.samples.extend(common_pb2.ResourceSample(seconds=s, cpu_percent=cpu, memory_bytes=mem)
+                                  for s, cpu, mem in usage.samples)
+        return worker_pb2.CompleteJobRequest(job_id=item.job_id, status=status,
+                                             run_id=r.run_id or self.session.run_id(), result=result)
 
     @property
     def queued(self) -> int:

@@ -240,7 +240,7 @@ class WorkflowActionSpec(_message.Message):
     def __init__(self, trigger_type: _Optional[str] = ..., action_type: _Optional[str] = ..., jobs: _Optional[_Iterable[str]] = ..., commands: _Optional[_Iterable[str]] = ..., scheduler: _Optional[str] = ..., scheduler_type: _Optional[str] = ..., num_allocations: _Optional[int] = ..., start_one_worker_per_node: _Optional[bool] = ..., max_parallel_jobs: _Optional[int] = ..., persistent: _Optional[bool] = ...) -> None: ...
 
 class WorkflowSpec(_message.Message):
-    __slots__ = ("name", "user", "description", "resource_requirements", "files", "user_data", "jobs", "env", "jobs_sort_method", "failure_handlers", "access_groups", "slurm_schedulers", "actions", "slurm_defaults", "output_dir", "compute_node_expiration_buffer_seconds", "compute_node_wait_for_new_jobs_seconds")
+    __slots__ = ("name", "user", "description", "resource_requirements", "files", "user_data", "jobs", "env", "jobs_sort_method", "failure_handlers", "access_groups", "slurm_schedulers", "actions", "slurm_defaults", "output_dir", "compute_node_expiration_buffer_seconds", "compute_node_wait_for_new_jobs_seconds", "resource_monitor")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -272,6 +272,7 @@ class WorkflowSpec(_message.Message):
     OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_NODE_EXPIRATION_BUFFER_SECONDS_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_NODE_WAIT_FOR_NEW_JOBS_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_MONITOR_FIELD_NUMBER: _ClassVar[int]
     name: str
     user: str
     description: str
@@ -289,7 +290,8 @@ class WorkflowSpec(_message.Message):
     output_dir: str
     compute_node_expiration_buffer_seconds: float
     compute_node_wait_for_new_jobs_seconds: float
-    def __init__(self, name: _Optional[str] = ..., user: _Optional[str] = ..., description: _Optional[str] = ..., resource_requirements: _Optional[_Iterable[_Union[ResourceRequirementsSpec, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileSpec, _Mapping]]] = ..., user_data: _Optional[_Iterable[_Union[UserDataSpec, _Mapping]]] = ..., jobs: _Optional[_Iterable[_Union[JobSpec, _Mapping]]] = ..., env: _Optional[_Mapping[str, str]] = ..., jobs_sort_method: _Optional[str] = ..., failure_handlers: _Optional[_Iterable[_Union[FailureHandlerSpec, _Mapping]]] = ..., access_groups: _Optional[_Iterable[str]] = ..., slurm_schedulers: _Optional[_Iterable[_Union[SlurmSchedulerSpec, _Mapping]]] = ..., actions: _Optional[_Iterable[_Union[WorkflowActionSpec, _Mapping]]] = ..., slurm_defaults: _Optional[_Mapping[str, str]] = ..., output_dir: _Optional[str] = ..., compute_node_expiration_buffer_seconds: _Optional[float] = ..., compute_node_wait_for_new_jobs_seconds: _Optional[float] = ...) -> None: ...
+    resource_monitor: ResourceMonitorSpec
+    def __init__(self, name: _Optional[str] = ..., user: _Optional[str] = ..., description: _Optional[str] = ..., resource_requirements: _Optional[_Iterable[_Union[ResourceRequirementsSpec, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileSpec, _Mapping]]] = ..., user_data: _Optional[_Iterable[_Union[UserDataSpec, _Mapping]]] = ..., jobs: _Optional[_Iterable[_Union[JobSpec, _Mapping]]] = ..., env: _Optional[_Mapping[str, str]] = ..., jobs_sort_method: _Optional[str] = ..., failure_handlers: _Optional[_Iterable[_Union[FailureHandlerSpec, _Mapping]]] = ..., access_groups: _Optional[_Iterable[str]] = ..., slurm_schedulers: _Optional[_Iterable[_Union[SlurmSchedulerSpec, _Mapping]]] = ..., actions: _Optional[_Iterable[_Union[WorkflowActionSpec, _Mapping]]] = ..., slurm_defaults: _Optional[_Mapping[str, str]] = ..., output_dir: _Optional[str] = ..., compute_node_expiration_buffer_seconds: _Optional[float] = ..., compute_node_wait_for_new_jobs_seconds: _Optional[float] = ..., resource_monitor: _Optional[_Union[ResourceMonitorSpec, _Mapping]] = ...) -> None: ...
 
 class Workflow(_message.Message):
     __slots__ = ("id", "name", "user", "description", "created_at", "jobs_sort_method", "env", "run_id", "is_canceled")
@@ -375,8 +377,28 @@ class Job(_message.Message):
     output_file_paths: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., attempt_id: _Optional[int] = ..., resource_requirements: _Optional[_Union[ResourceRequirements, _Mapping]] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., priority: _Optional[int] = ..., label: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., scheduler_id: _Optional[int] = ..., invocation_script: _Optional[str] = ..., failure_handler_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., depends_on_job_ids: _Optional[_Iterable[int]] = ..., input_file_ids: _Optional[_Iterable[int]] = ..., output_file_ids: _Optional[_Iterable[int]] = ..., input_user_data_ids: _Optional[_Iterable[int]] = ..., output_user_data_ids: _Optional[_Iterable[int]] = ..., output_file_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ResourceMonitorSpec(_message.Message):
+    __slots__ = ("enabled", "granularity", "sample_interval_seconds")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    GRANULARITY_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    granularity: str
+    sample_interval_seconds: float
+    def __init__(self, enabled: _Optional[bool] = ..., granularity: _Optional[str] = ..., sample_interval_seconds: _Optional[float] = ...) -> None: ...
+
+class ResourceSample(_message.Message):
+    __slots__ = ("seconds", "cpu_percent", "memory_bytes")
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    seconds: float
+    cpu_percent: float
+    memory_bytes: int
+    def __init__(self, seconds: _Optional[float] = ..., cpu_percent: _Optional[float] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
+
 class JobResult(_message.Message):
-    __slots__ = ("return_code", "exec_time_seconds", "compute_node_id", "attempt_id", "completion_time", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "error")
+    __slots__ = ("return_code", "exec_time_seconds", "compute_node_id", "attempt_id", "completion_time", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "error", "samples")
     RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
     EXEC_TIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -387,6 +409,7 @@ class JobResult(_message.Message):
     PEAK_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     AVG_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
     return_code: int
     exec_time_seconds: float
     compute_node_id: int
@@ -397,10 +420,11 @@ class JobResult(_message.Message):
     peak_cpu_percent: float
     avg_cpu_percent: float
     error: str
-    def __init__(self, return_code: _Optional[int] = ..., exec_time_seconds: _Optional[float] = ..., compute_node_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., completion_time: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., error: _Optional[str] = ...) -> None: ...
+    samples: _containers.RepeatedCompositeFieldContainer[ResourceSample]
+    def __init__(self, return_code: _Optional[int] = ..., exec_time_seconds: _Optional[float] = ..., compute_node_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., completion_time: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., error: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[ResourceSample, _Mapping]]] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("id", "workflow_id", "job_id", "run_id", "attempt_id", "compute_node_id", "return_code", "exec_time_seconds", "completion_time", "status", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "error")
+    __slots__ = ("id", "workflow_id", "job_id", "run_id", "attempt_id", "compute_node_id", "return_code", "exec_time_seconds", "completion_time", "status", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "error", "samples")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -416,6 +440,7 @@ class Result(_message.Message):
     PEAK_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     AVG_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
     id: int
     workflow_id: int
     job_id: int
@@ -431,7 +456,8 @@ class Result(_message.Message):
     peak_cpu_percent: float
     avg_cpu_percent: float
     error: str
-    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., job_id: _Optional[int] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., return_code: _Optional[int] = ..., exec_time_seconds: _Optional[float] = ..., completion_time: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., error: _Optional[str] = ...) -> None: ...
+    samples: _containers.RepeatedCompositeFieldContainer[ResourceSample]
+    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., job_id: _Optional[int] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., compute_node_id: _Optional[int] = ..., return_code: _Optional[int] = ..., exec_time_seconds: _Optional[float] = ..., completion_time: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., error: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[ResourceSample, _Mapping]]] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("id", "workflow_id", "timestamp_ms", "event_type", "severity", "data")

@@ -78,3 +78,19 @@ class RetryJobResponse(_message.Message):
     JOB_FIELD_NUMBER: _ClassVar[int]
     job: _common_pb2.Job
     def __init__(self, job: _Optional[_Union[_common_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class UpdateJobResourcesRequest(_message.Message):
+    __slots__ = ("workflow_id", "job_ids", "resource_requirements")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    job_ids: _containers.RepeatedScalarFieldContainer[int]
+    resource_requirements: _common_pb2.ResourceRequirementsSpec
+    def __init__(self, workflow_id: _Optional[int] = ..., job_ids: _Optional[_Iterable[int]] = ..., resource_requirements: _Optional[_Union[_common_pb2.ResourceRequirementsSpec, _Mapping]] = ...) -> None: ...
+
+class UpdateJobResourcesResponse(_message.Message):
+    __slots__ = ("resource_requirements_id",)
+    RESOURCE_REQUIREMENTS_ID_FIELD_NUMBER: _ClassVar[int]
+    resource_requirements_id: int
+    def __init__(self, resource_requirements_id: _Optional[int] = ...) -> None: ...

@@ -54,6 +54,11 @@ class JobServiceStub:
                 request_serializer=torc_dot_v1_dot_job__pb2.RetryJobRequest.SerializeToString,
                 response_deserializer=torc_dot_v1_dot_job__pb2.RetryJobResponse.FromString,
                 _registered_method=True)
+        self.UpdateJobResources = channel.unary_unary(
+                '/torc.v1.JobService/UpdateJobResources',
+                request_serializer=torc_dot_v1_dot_job__pb2.UpdateJobResourcesRequest.SerializeToString,
+                response_deserializer=torc_dot_v1_dot_job__pb2.UpdateJobResourcesResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -88,6 +93,14 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateJobResources(self, request, context):
+        """Give jobs that are not ready, claimed or running a new resource set,
+        created under its own (new) name (`torc-grpc recover`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +123,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.RetryJob,
                     request_deserializer=torc_dot_v1_dot_job__pb2.RetryJobRequest.FromString,
                     response_serializer=torc_dot_v1_dot_job__pb2.RetryJobResponse.SerializeToString,
+            ),
+            'UpdateJobResources': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateJobResources,
+                    request_deserializer=torc_dot_v1_dot_job__pb2.UpdateJobResourcesRequest.FromString,
+                    response_serializer=torc_dot_v1_dot_job__pb2.UpdateJobResourcesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -220,6 +238,33 @@ class JobService:
             '/torc.v1.JobService/RetryJob',
             torc_dot_v1_dot_job__pb2.RetryJobRequest.SerializeToString,
             torc_dot_v1_dot_job__pb2.RetryJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateJobResources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.JobService/UpdateJobResources',
+            torc_dot_v1_dot_job__pb2.UpdateJobResourcesRequest.SerializeToString,
+            torc_dot_v1_dot_job__pb2.UpdateJobResourcesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,7 +50,7 @@ class CompleteActionResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class RegisterComputeNodeRequest(_message.Message):
-    __slots__ = ("workflow_id", "hostname", "pid", "resources", "scheduler_config_id", "compute_node_type", "slurm_job_id")
+    __slots__ = ("workflow_id", "hostname", "pid", "resources", "scheduler_config_id", "compute_node_type", "slurm_job_id", "output_dir")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class RegisterComputeNodeRequest(_message.Message):
     SCHEDULER_CONFIG_ID_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_NODE_TYPE_FIELD_NUMBER: _ClassVar[int]
     SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     hostname: str
     pid: int
@@ -65,15 +66,18 @@ class RegisterComputeNodeRequest(_message.Message):
     scheduler_config_id: int
     compute_node_type: str
     slurm_job_id: str
-    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., scheduler_config_id: _Optional[int] = ..., compute_node_type: _Optional[str] = ..., slurm_job_id: _Optional[str] = ...) -> None: ...
+    output_dir: str
+    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., scheduler_config_id: _Optional[int] = ..., compute_node_type: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., output_dir: _Optional[str] = ...) -> None: ...
 
 class RegisterComputeNodeResponse(_message.Message):
-    __slots__ = ("compute_node_id", "lease_seconds")
+    __slots__ = ("compute_node_id", "lease_seconds", "resource_monitor")
     COMPUTE_NODE_ID_FIELD_NUMBER: _ClassVar[int]
     LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_MONITOR_FIELD_NUMBER: _ClassVar[int]
     compute_node_id: int
     lease_seconds: float
-    def __init__(self, compute_node_id: _Optional[int] = ..., lease_seconds: _Optional[float] = ...) -> None: ...
+    resource_monitor: _common_pb2.ResourceMonitorSpec
+    def __init__(self, compute_node_id: _Optional[int] = ..., lease_seconds: _Optional[float] = ..., resource_monitor: _Optional[_Union[_common_pb2.ResourceMonitorSpec, _Mapping]] = ...) -> None: ...
 
 class ClaimJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "compute_node_id", "resources", "limit", "sort_method", "scheduler_config_id", "label", "wait_seconds", "strict_scheduler_match", "completions", "start", "started", "claim_ahead")

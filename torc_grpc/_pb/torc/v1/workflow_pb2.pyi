@@ -185,3 +185,55 @@ class ResetJobStatusResponse(_message.Message):
     UPDATED_COUNT_FIELD_NUMBER: _ClassVar[int]
     updated_count: int
     def __init__(self, updated_count: _Optional[int] = ...) -> None: ...
+
+class ListComputeNodesRequest(_message.Message):
+    __slots__ = ("workflow_id", "active_only", "limit", "after_id")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    AFTER_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    active_only: bool
+    limit: int
+    after_id: int
+    def __init__(self, workflow_id: _Optional[int] = ..., active_only: _Optional[bool] = ..., limit: _Optional[int] = ..., after_id: _Optional[int] = ...) -> None: ...
+
+class ComputeNode(_message.Message):
+    __slots__ = ("id", "workflow_id", "hostname", "pid", "start_time", "resources", "is_active", "lease_left_seconds", "pending_jobs", "running_jobs", "compute_node_type", "slurm_job_id", "duration_seconds", "output_dir")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    IS_ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    LEASE_LEFT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_JOBS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_JOBS_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_NODE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    workflow_id: int
+    hostname: str
+    pid: int
+    start_time: str
+    resources: _common_pb2.Resources
+    is_active: bool
+    lease_left_seconds: float
+    pending_jobs: int
+    running_jobs: int
+    compute_node_type: str
+    slurm_job_id: str
+    duration_seconds: float
+    output_dir: str
+    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., start_time: _Optional[str] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., is_active: _Optional[bool] = ..., lease_left_seconds: _Optional[float] = ..., pending_jobs: _Optional[int] = ..., running_jobs: _Optional[int] = ..., compute_node_type: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., output_dir: _Optional[str] = ...) -> None: ...
+
+class ListComputeNodesResponse(_message.Message):
+    __slots__ = ("nodes", "next_after_id")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_ID_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[ComputeNode]
+    next_after_id: int
+    def __init__(self, nodes: _Optional[_Iterable[_Union[ComputeNode, _Mapping]]] = ..., next_after_id: _Optional[int] = ...) -> None: ...

@@ -84,6 +84,11 @@ class WorkflowServiceStub:
                 request_serializer=torc_dot_v1_dot_workflow__pb2.ResetJobStatusRequest.SerializeToString,
                 response_deserializer=torc_dot_v1_dot_workflow__pb2.ResetJobStatusResponse.FromString,
                 _registered_method=True)
+        self.ListComputeNodes = channel.unary_unary(
+                '/torc.v1.WorkflowService/ListComputeNodes',
+                request_serializer=torc_dot_v1_dot_workflow__pb2.ListComputeNodesRequest.SerializeToString,
+                response_deserializer=torc_dot_v1_dot_workflow__pb2.ListComputeNodesResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -165,6 +170,14 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListComputeNodes(self, request, context):
+        """The workflow's compute nodes (workers), by id: host, resources, lease,
+        and the jobs each holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +230,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.ResetJobStatus,
                     request_deserializer=torc_dot_v1_dot_workflow__pb2.ResetJobStatusRequest.FromString,
                     response_serializer=torc_dot_v1_dot_workflow__pb2.ResetJobStatusResponse.SerializeToString,
+            ),
+            'ListComputeNodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListComputeNodes,
+                    request_deserializer=torc_dot_v1_dot_workflow__pb2.ListComputeNodesRequest.FromString,
+                    response_serializer=torc_dot_v1_dot_workflow__pb2.ListComputeNodesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -489,6 +507,33 @@ class WorkflowService:
             '/torc.v1.WorkflowService/ResetJobStatus',
             torc_dot_v1_dot_workflow__pb2.ResetJobStatusRequest.SerializeToString,
             torc_dot_v1_dot_workflow__pb2.ResetJobStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListComputeNodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.WorkflowService/ListComputeNodes',
+            torc_dot_v1_dot_workflow__pb2.ListComputeNodesRequest.SerializeToString,
+            torc_dot_v1_dot_workflow__pb2.ListComputeNodesResponse.FromString,
             options,
             channel_credentials,
             insecure,
