@@ -24,11 +24,11 @@ from typing import Optional
 
 import grpc
 
+from torc_core.resources import Capacity
+
 from .._pb import common_pb2, worker_pb2
 from ..auth.credentials import open_channel
 from ..client import Backoff, watch_ready_jobs
-from torc_core.resources import Capacity
-
 from .config import StopReason, WorkerConfig, WorkerSummary
 from .actions import ActionRunner, run_before_exit
 from .ahead import ClaimAhead
