@@ -16,6 +16,7 @@ from .define import DEFAULT_RESOURCES, resolve_resources
 from .errors import InvalidArgument
 from .models import ResourceRequirementsSpec, WorkflowSpec
 from .resources import Capacity
+from .slurm.shapes import Needs, Shape, shortfall
 from .units import format_runtime
 
 #: Hardly any single node has more (a need beyond it is likely a typo: "5000g" for "5g"); warnings only.
@@ -86,6 +87,36 @@ def spec_needs(spec: WorkflowSpec) -> list[JobNeed]:
             needs.append(JobNeed(job.name, name, Capacity(r.num_cpus, r.memory_bytes, r.num_gpus, r.num_nodes),
                                  float(r.runtime_s)))
     return needs
+
+
+def beyond_schedulers(spec: WorkflowSpec) -> list[str]:
+    """With slurm_schedulers declared: the jobs routed to none that no scheduler
+    could hold (the allocator never starts an allocation for them), one line per
+    resource set with the first scheduler's reason. Jobs routed to a scheduler
+    are checked by the server, which refuses a misfit."""
+    if not spec.slurm_schedulers:
+        return []
+    try:
+        shapes = {s.name: Shape.of(s) for s in spec.slurm_schedulers}
+    except InvalidArgument:
+        return []  # the server refuses the scheduler, naming it
+    unrouted = {j.name for j in spec.jobs if not j.scheduler}
+    groups: dict[str, list[JobNeed]] = {}
+    for job in spec_needs(spec):
+        if job.name in unrouted:
+            groups.setdefault(job.resource_set, []).append(job)
+    lines = []
+    for resource_set, members in groups.items():
+        first = members[0]
+        needs = Needs(int(first.runtime_s), first.need.num_nodes, first.need.memory_bytes, first.need.num_gpus)
+        reasons = [shortfall(needs, shape, name) for name, shape in shapes.items()]
+        if all(reasons):
+            names = ", ".join(j.name for j in members[:SHOWN]) + (
+                f" and {len(members) - SHOWN} more" if len(members) > SHOWN else "")
+            lines.append(f"{len(members)} job{'s' if len(members) != 1 else ''} ({names}) of resource set "
+                         f"{resource_set!r} fit none of the slurm_schedulers ({reasons[0]}): only workers "
+                         "started by hand can run them")
+    return lines
 
 
 def _short(job: JobNeed, offer: Capacity, time_limit: float) -> list[str]:

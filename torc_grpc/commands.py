@@ -225,10 +225,13 @@ def job_need(job) -> diagnose.JobNeed:
 
 
 def warn_insane(spec: WorkflowSpec, out: TextIO = sys.stderr) -> None:
-    """Warn about jobs that no node anywhere could run (a typo such as 5000g for 5g)."""
+    """Warn about jobs that no node anywhere could run (a typo such as 5000g for 5g), and
+    about jobs that none of the declared Slurm schedulers could hold."""
     for found in diagnose.shortfalls(diagnose.spec_needs(spec), diagnose.SANE_NODE):
         print(f"torc-grpc: warning: {found.describe('no single node')}: check the resource set",
               file=out)
+    for line in diagnose.beyond_schedulers(spec):
+        print(f"torc-grpc: warning: {line}", file=out)
 
 
 def job_names(stubs: Stubs, workflow_id: int) -> dict[int, str]:

@@ -43,3 +43,20 @@ def test_a_sane_node_flags_typos_only():
                                                                                   num_cpus=128),),
                         jobs=(JobSpec(name="a", command="x", resource_requirements="big"),))
     assert shortfalls(spec_needs(spec), SANE_NODE) == []
+
+
+def test_jobs_that_fit_none_of_the_declared_schedulers_are_named():
+    from torc_core.diagnose import beyond_schedulers
+    from torc_core.slurm.models import SchedulerSpec
+
+    spec = WorkflowSpec(name="w", resource_requirements=(
+        ResourceRequirementsSpec(name="long", runtime="PT3H"), ResourceRequirementsSpec(name="short", runtime="PT5M")),
+        slurm_schedulers=(SchedulerSpec(name="quick", account="a", walltime="00:30:00"),
+                          SchedulerSpec(name="hour", account="a", walltime="01:00:00")),
+        jobs=(JobSpec(name="l1", command="x", resource_requirements="long"),
+              JobSpec(name="l2", command="x", resource_requirements="long"),
+              JobSpec(name="s1", command="x", resource_requirements="short")))
+    (line,) = beyond_schedulers(spec)
+    assert line.startswith("2 jobs (l1, l2) of resource set 'long' fit none of the slurm_schedulers")
+    assert "walltime" in line and "started by hand" in line
+    assert beyond_schedulers(WorkflowSpec(name="w", jobs=spec.jobs)) == []  # no schedulers: nothing to say
