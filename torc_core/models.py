@@ -339,6 +339,18 @@ class Page:
 
 
 @dataclass(frozen=True)
+class OperatorStats:
+    """What operators' metrics show of the engine at one moment."""
+
+    #: workflow id -> ready jobs, for the workflows loaded in memory.
+    ready_by_workflow: dict[int, int]
+    open_streams: int
+    active_compute_nodes: int
+    #: Slurm allocations by state (queued, running, ...).
+    allocations_by_state: dict[str, int]
+
+
+@dataclass(frozen=True)
 class StorageFacts:
     """What the server runs on (GetVersion)."""
 

@@ -42,6 +42,8 @@ def _serve(args: argparse.Namespace) -> int:
         insecure=args.insecure,
         max_streams_per_user=args.max_streams_per_user,
         slurm=slurm_config(args),
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
     )
     return serve(config)
 
@@ -218,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-streams-per-user", type=int, default=0,
                        help="streams one user may hold (default: half of --max-streams)")
     serve.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls may finish on shutdown")
+    serve.add_argument("--metrics-port", type=int, default=None,
+                       help="serve Prometheus metrics on this port (0 = any free one, printed as "
+                       "TORC_METRICS_PORT=<port>; default: off)")
+    serve.add_argument("--metrics-host", default="127.0.0.1",
+                       help="address of the metrics endpoint (default: 127.0.0.1)")
     add_slurm_serve_args(serve)
     serve.set_defaults(func=_serve, default_log="INFO")
 

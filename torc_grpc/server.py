@@ -42,6 +42,7 @@ from ._pb import (
 )
 from .auth import AuthInterceptor, Authorizer
 from .boundary import DEFAULT_ANSWER_BYTES, Boundary
+from .metrics import Metrics
 from .pool import ElasticThreadPool
 from .server_slurm import SlurmOptions, build_allocator, check_slurm
 from .servicers import (
@@ -101,6 +102,8 @@ class ServerConfig:
         max_streams_per_user: Streams one user may hold (0 = half of max_streams).
         insecure: Allow a non-loopback address without auth and TLS (trusted networks only).
         slurm: Run the Slurm allocator (`serve --slurm`; None = off).
+        metrics_port: Serve Prometheus metrics on this port (0 = any free one;
+            None = off), on metrics_host (loopback unless asked otherwise).
     """
 
     db: str = "torc.db"
@@ -122,6 +125,8 @@ class ServerConfig:
     max_streams_per_user: int = 0
     insecure: bool = False
     slurm: Optional[SlurmOptions] = None
+    metrics_port: Optional[int] = None
+    metrics_host: str = "127.0.0.1"
 
 
 @dataclass
@@ -136,6 +141,9 @@ class RunningServer:
     authorizer: Optional[Authorizer] = None
     #: Set with --slurm.
     allocator: Optional[Allocator] = None
+    #: Set with --metrics-port, and the port its endpoint bound.
+    metrics: Optional[Metrics] = None
+    metrics_port: int = 0
 
     def stop(self, grace: Optional[float] = 5.0) -> None:
         """Drain: NOT_SERVING, end the streams (clients reconnect elsewhere or
@@ -145,6 +153,8 @@ class RunningServer:
             self.allocator.stop()
         self.engine.notifier.close()
         self.server.stop(grace).wait()
+        if self.metrics is not None:
+            self.metrics.close()
         self.pool.shutdown(wait=False)
         self.engine.close()
 
@@ -168,6 +178,9 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
         config.max_workers + config.max_streams, idle_seconds=config.thread_idle_seconds
     )
     interceptors = [AuthInterceptor(authorizer)] if authorizer is not None else []
+    metrics = Metrics(engine) if config.metrics_port is not None else None
+    if metrics is not None:
+        interceptors.insert(0, metrics.interceptor())  # outermost: refusals are counted too
     server = grpc.server(pool, options=options, interceptors=interceptors)
     boundary = Boundary(Validator(config.limits), min(config.answer_bytes, config.max_message_bytes))
     workflow_pb2_grpc.add_WorkflowServiceServicer_to_server(
@@ -199,8 +212,11 @@ def build_server(config: ServerConfig, engine: Engine) -> RunningServer:
         allocator.start()
     for name in ("", *TORC_SERVICES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    metrics_port = metrics.serve(config.metrics_host, config.metrics_port) if metrics is not None else 0
+    if metrics is not None:
+        log.info("Prometheus metrics on %s:%d/metrics", config.metrics_host, metrics_port)
     log.info("serving on %s:%d (database %s)", config.host, port, config.db)
-    return RunningServer(server, port, health_servicer, engine, pool, authorizer, allocator)
+    return RunningServer(server, port, health_servicer, engine, pool, authorizer, allocator, metrics, metrics_port)
 
 
 def _tls(config: ServerConfig) -> grpc.ServerCredentials:
@@ -275,6 +291,8 @@ def serve(config: ServerConfig, ready_line: bool = True) -> int:
 
         signal.signal(signal.SIGHUP, on_hup)
     if ready_line:
+        if running.metrics is not None:
+            print(f"TORC_METRICS_PORT={running.metrics_port}", flush=True)
         print(f"TORC_SERVER_PORT={running.port}", flush=True)
     stop.wait()
     running.stop(config.grace_seconds)

@@ -31,6 +31,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 from .. import store
 from ..errors import TorcError
 from ..models import (
+    OperatorStats,
     ResourceMonitor,
     ResourceRequirementsSpec,
     ClaimOutcome,
@@ -210,6 +211,13 @@ class Engine:
     def list_jobs(self, workflow_id: int, statuses: Sequence[int] = (), after_id: int = 0,
                   limit: int = 0) -> Page:
         return self._reads.list_jobs(workflow_id, statuses, after_id, limit)
+
+    def operator_stats(self) -> OperatorStats:
+        return self._reads.operator_stats()
+
+    def set_unblock_observer(self, observer: Optional[Callable[[int, float], None]]) -> None:
+        """Called after each unblocker batch with (completions, seconds)."""
+        self._core.unblock_observer = observer
 
     @_busy
     def resource_monitor(self, workflow_id: int) -> ResourceMonitor:

@@ -172,6 +172,8 @@ class EngineCore:
         self.has_actions: dict[int, bool] = {}
         #: Workflows with fired run_commands actions a worker should claim.
         self.pending_actions: set[int] = set()
+        #: Called after each unblocker batch with (completions, seconds): operators' metrics.
+        self.unblock_observer: Optional[Callable[[int, float], None]] = None
 
     # ------------------------------------------------------------ connections
     def reader(self) -> Connection:

@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 from .. import kernels, store
 from ..errors import NotFound
-from ..models import DONE_STATUSES, Event, Job, Page, StorageFacts, Workflow, WorkflowStatus, ResourceMonitor
+from ..models import DONE_STATUSES, Event, Job, Page, StorageFacts, Workflow, WorkflowStatus, ResourceMonitor, OperatorStats
 from .core import EngineCore, page_limit
 
 
@@ -108,6 +108,15 @@ class Reads:
         conn = self._core.reader()
         self._core.workflow(conn, workflow_id)
         return store.resource_monitor(conn, workflow_id)
+
+    def operator_stats(self) -> OperatorStats:
+        """What a metrics scrape shows: ready jobs per loaded workflow, open
+        streams, active compute nodes, Slurm allocations by state."""
+        core = self._core
+        conn = core.reader()
+        ready = {wf_id: len(state.ready) for wf_id, state in list(core.states.items())}
+        return OperatorStats(ready, core.notifier.open_streams, store.count_active_nodes(conn),
+                             store.allocation_states(conn))
 
     def storage_facts(self) -> StorageFacts:
         """Which kernels run and on which SQLite (GetVersion)."""

@@ -55,6 +55,9 @@ class Unblocking:
                 raise
             state.notify()
             core.announce_locked(workflow_id, rows, complete)
+        observer = core.unblock_observer
+        if observer is not None:
+            observer(len(items), time.perf_counter() - t0)
         log.debug(
             "workflow %d: %d completions processed, %d jobs ready, %d canceled, %.1f ms",
             workflow_id, len(items), len(ready), len(canceled), (time.perf_counter() - t0) * 1000,

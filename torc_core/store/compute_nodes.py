@@ -43,6 +43,7 @@ FROM compute_node n
 WHERE n.workflow_id = ? AND n.id > ? AND (n.is_active = 1 OR ? = 0)
 ORDER BY n.id LIMIT ?
 """
+COUNT_ACTIVE_NODES = "SELECT count(*) FROM compute_node WHERE is_active = 1"
 EXTEND_ACTIVE_LEASES = """
 UPDATE compute_node SET lease_expires_at = max(coalesce(lease_expires_at, 0), ?) WHERE is_active = 1
 """
@@ -78,6 +79,10 @@ def list_compute_nodes(conn: apsw.Connection, workflow_id: int, active_only: boo
                         lease_expires_at=r[11], compute_node_type=r[12], slurm_job_id=r[13],
                         duration_seconds=r[14], pending_jobs=r[15], running_jobs=r[16], output_dir=r[17])
             for r in conn.execute(LIST_COMPUTE_NODES, (workflow_id, after_id, int(active_only), limit))]
+
+
+def count_active_nodes(conn: apsw.Connection) -> int:
+    return one(conn, COUNT_ACTIVE_NODES)[0]
 
 
 def node_lease(conn: apsw.Connection, node_id: int) -> Optional[NodeLease]:

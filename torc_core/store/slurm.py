@@ -145,6 +145,11 @@ def allocations(conn: apsw.Connection, workflow_id: int) -> list[Allocation]:
     return [_allocation(r) for r in conn.execute(ALLOCATIONS, (workflow_id,))]
 
 
+def allocation_states(conn: apsw.Connection) -> dict[str, int]:
+    """Allocations by state, over every workflow (operators' metrics)."""
+    return dict(conn.execute("SELECT state, count(*) FROM slurm_allocation GROUP BY state").fetchall())
+
+
 def live_allocations(conn: apsw.Connection) -> list[Allocation]:
     return [_allocation(r) for r in conn.execute(LIVE_ALLOCATIONS)]
 
