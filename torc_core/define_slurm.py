@@ -9,12 +9,12 @@ import os
 from typing import Sequence
 
 from . import store
+from .define import DEFAULT_RESOURCES, resolve_resources
 from .errors import InvalidArgument, InvalidTransition
 from .models import JobSpec, ResourceRequirementsSpec, WorkflowSpec
 from .slurm.models import JOB_TRIGGERS, TRIGGERS, ActionSpec
 from .slurm.shapes import Needs, Shape, shortfall
 from .store import Connection
-from .units import parse_memory, parse_runtime
 
 MAX_SCHEDULERS = 100
 MAX_ACTIONS = 1000
@@ -98,13 +98,13 @@ def _check_action(k: int, a: ActionSpec, schedulers: set[str], jobs: set[str]) -
 
 
 def _needs_by_set(sets: Sequence[ResourceRequirementsSpec]) -> dict[str, Needs]:
-    out = {"default": Needs(60, 1, 1024**2, 0)}
-    for rr in sets:
+    out = {}
+    for rr in (DEFAULT_RESOURCES, *sets):
         try:
-            out[rr.name] = Needs(parse_runtime(rr.runtime or "P0DT1M"), rr.num_nodes or 1,
-                                 parse_memory(rr.memory or "1m"), rr.num_gpus or 0)
+            r = resolve_resources(rr)  # the one reading of a resource set, defaults included
         except InvalidArgument:
             continue  # reported with its name by the resource rows
+        out[rr.name] = Needs(r.runtime_s, r.num_nodes, r.memory_bytes, r.num_gpus)
     return out
 
 

@@ -10,14 +10,14 @@ jobs. The fit rule is resources.py's (multi-node jobs need the nodes).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple, Optional
+from typing import Iterable, NamedTuple
 
 from .define import DEFAULT_RESOURCES, resolve_resources
 from .errors import InvalidArgument
 from .models import ResourceRequirementsSpec, WorkflowSpec
 from .resources import Capacity
 from .slurm.shapes import Needs, Shape, shortfall
-from .units import format_runtime
+from .units import format_bytes, format_runtime
 
 #: Hardly any single node has more (a need beyond it is likely a typo: "5000g" for "5g"); warnings only.
 SANE_NODE = Capacity(num_cpus=1024, memory_bytes=4 * 1024**4, num_gpus=16, num_nodes=100_000)
@@ -136,22 +136,8 @@ def _short(job: JobNeed, offer: Capacity, time_limit: float) -> list[str]:
 
 def _amount(resource: str, value: float, offered: bool = False) -> str:
     if resource == "memory":
-        return _bytes(int(value)) + " of memory"
+        return format_bytes(int(value)) + " of memory"
     if resource == "runtime":
         return f"{format_runtime(value)} of time left" if offered else f"a runtime of {format_runtime(value)}"
     n = int(value)
     return f"{n} {resource if n != 1 else resource.removesuffix('s')}"
-
-
-def _bytes(n: int) -> str:
-    size: float = n
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if size < 1024 or unit == "PiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def describe_all(found: list[Shortfall], offered_by: str) -> Optional[str]:
-    """One line per shortfall, or None when there is none."""
-    return "; ".join(s.describe(offered_by) for s in found) or None

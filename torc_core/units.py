@@ -96,3 +96,13 @@ def format_runtime(seconds: float) -> str:
     if secs or out == "PT":
         out += f"{secs}S"
     return out
+
+
+def format_bytes(n: int) -> str:
+    """Bytes for a person, 1024-based: ``512 B``, ``1.5 GiB``."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024:
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"

@@ -10,6 +10,8 @@ import argparse
 import json
 from typing import Callable
 
+from torc_core.units import format_bytes
+
 from . import commands, usage, views
 from ._pb import job_pb2 as jpb
 from ._pb import workflow_pb2 as wpb
@@ -56,7 +58,7 @@ def _report(args: argparse.Namespace) -> int:
         ["resource_set", "jobs", "reported", "cpus", "peak_cpu_%", "memory", "peak_memory", "runtime",
          "max_exec_s", "flagged"],
         [[s["resource_set"], s["jobs"], s["reported"], s["num_cpus"], s["peak_cpu_percent"],
-          views.human_bytes(s["memory_bytes"]), views.human_bytes(s["peak_memory_bytes"]),
+          format_bytes(s["memory_bytes"]), format_bytes(s["peak_memory_bytes"]),
           f"{s['runtime_seconds']:.0f} s", s["max_exec_time_seconds"], s["flagged"]] for s in sets]))
     if flagged:
         print()

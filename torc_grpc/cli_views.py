@@ -11,6 +11,8 @@ import sys
 import threading
 from typing import Callable
 
+from torc_core.units import format_bytes
+
 from . import commands, views
 from ._pb import common_pb2 as c
 from ._pb import job_pb2 as jpb
@@ -89,8 +91,8 @@ def _view(args: argparse.Namespace) -> int:
                    ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code",
                     "exec_time_seconds", "peak_memory", "avg_memory", "peak_cpu_percent", "avg_cpu_percent",
                     "compute_node_id", "error"],
-                   peak_memory=lambda r: views.human_bytes(r["peak_memory_bytes"]),
-                   avg_memory=lambda r: views.human_bytes(r["avg_memory_bytes"]))
+                   peak_memory=lambda r: format_bytes(r["peak_memory_bytes"]),
+                   avg_memory=lambda r: format_bytes(r["avg_memory_bytes"]))
     elif name == "events":
         records = (views.event_record(e) for e in commands.events(stubs, wf, args.follow))
         if args.json and not args.follow:
@@ -101,7 +103,7 @@ def _view(args: argparse.Namespace) -> int:
         show.table([views.node_record(n) for n in commands.list_nodes(stubs, wf, args.active)],
                    ["id", "hostname", "type", "active", "num_cpus", "memory", "num_gpus", "lease_left_seconds",
                     "pending_jobs", "running_jobs", "slurm_job_id"],
-                   memory=lambda r: views.human_bytes(r["memory_bytes"]))
+                   memory=lambda r: format_bytes(r["memory_bytes"]))
     return 0
 
 

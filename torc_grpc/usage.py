@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from torc_core.units import format_runtime
+from torc_core.units import format_bytes, format_runtime
 
 from . import views
 from ._pb import common_pb2 as c
@@ -60,8 +60,8 @@ def flags(use: JobUse) -> list[str]:
     """What a job's result says against its request."""
     out = []
     if use.memory_bytes and use.peak_memory_bytes > use.memory_bytes:
-        out.append(f"over memory: peak {views.human_bytes(use.peak_memory_bytes)} of "
-                   f"{views.human_bytes(use.memory_bytes)} (+{_over(use.peak_memory_bytes, use.memory_bytes)}%)")
+        out.append(f"over memory: peak {format_bytes(use.peak_memory_bytes)} of "
+                   f"{format_bytes(use.memory_bytes)} (+{_over(use.peak_memory_bytes, use.memory_bytes)}%)")
     if use.num_cpus and use.peak_cpu_percent > 100 * use.num_cpus * CPU_SLACK:
         out.append(f"over CPUs: peak {use.peak_cpu_percent:.0f}% for {use.num_cpus} CPU"
                    f"{'s' if use.num_cpus != 1 else ''}")

@@ -109,11 +109,3 @@ def progress_bar(record: dict, width: int = 40) -> str:
     parts = ", ".join(f"{k} {v}" for k, v in record["counts"].items())
     return (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} done, run {record['run_id']}, "
             f"{record['state']}: {parts}")
-
-
-def human_bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)

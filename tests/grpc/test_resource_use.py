@@ -179,3 +179,38 @@ def test_flags_and_the_timeout_recovery():
         "timeout", "runtime", "PT1M", "PT1M30S", "r_run1_runtime_2", (7,))
     spec = usage.new_resources(fix, rr)
     assert spec.runtime == "PT1M30S" and spec.memory == "100m" and spec.num_cpus == 1
+
+
+def test_hostile_samples_and_intervals_are_refused_with_the_data_intact(db_path):
+    from torc_grpc._pb import worker_pb2 as kpb
+
+    with local_server(db_path) as (_running, stubs):
+        with pytest.raises(grpc.RpcError) as err:
+            stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(
+                name="w", jobs=[c.JobSpec(name="a", command="x")],
+                resource_monitor=c.ResourceMonitorSpec(sample_interval_seconds=float("nan")))))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "sample_interval_seconds" in err.value.details()
+        wf = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(
+            name="w", jobs=[c.JobSpec(name="a", command="x")]))).workflow.id
+        run = stubs.workflow.StartWorkflow(wpb.StartWorkflowRequest(workflow_id=wf)).run_id
+        node = stubs.worker.RegisterComputeNode(kpb.RegisterComputeNodeRequest(
+            workflow_id=wf, hostname="h", resources=c.Resources(num_cpus=1, memory_bytes=2**30, num_nodes=1)))
+        assert node.resource_monitor.granularity == "summary" and node.resource_monitor.sample_interval_seconds == 5
+        (job,) = stubs.worker.ClaimJobs(kpb.ClaimJobsRequest(
+            workflow_id=wf, compute_node_id=node.compute_node_id, start=True,
+            resources=c.Resources(num_cpus=1, memory_bytes=2**30, num_nodes=1))).jobs
+        for sample in (c.ResourceSample(seconds=1, cpu_percent=float("nan"), memory_bytes=1),
+                       c.ResourceSample(seconds=float("inf"), cpu_percent=1, memory_bytes=1),
+                       c.ResourceSample(seconds=1, cpu_percent=1, memory_bytes=-5)):
+            done = kpb.CompleteJobRequest(job_id=job.id, status=c.JOB_STATUS_COMPLETED, run_id=run,
+                                          result=c.JobResult(samples=[sample]))
+            with pytest.raises(grpc.RpcError) as err:
+                stubs.worker.CompleteJob(done)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "samples" in err.value.details()
+        too_many = kpb.CompleteJobRequest(job_id=job.id, status=c.JOB_STATUS_COMPLETED, run_id=run,
+                                          result=c.JobResult(samples=[c.ResourceSample(seconds=1)] * 10_001))
+        with pytest.raises(grpc.RpcError) as err:
+            stubs.worker.CompleteJob(too_many)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert stubs.job.GetJob(jpb.GetJobRequest(job_id=job.id)).job.status == c.JOB_STATUS_RUNNING
+        assert not stubs.job.ListResults(jpb.ListResultsRequest(workflow_id=wf)).results
