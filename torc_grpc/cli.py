@@ -12,6 +12,7 @@ import grpc
 
 from torc_core.errors import TorcError
 
+from .cli_pictures import add_parsers as add_picture_parsers
 from .cli_security import add_parsers as add_security_parsers
 from .cli_security import client_args, client_auth
 from .cli_slurm import add_parsers as add_slurm_parsers
@@ -284,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_usage_parsers(sub, _server_arg)
     add_security_parsers(sub, _server_arg)
     add_slurm_parsers(sub, _server_arg)
+    add_picture_parsers(sub, _server_arg)
     return parser
 
 

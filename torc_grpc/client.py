@@ -10,6 +10,8 @@ received; after `max_attempts` failures in a row the last error is raised.
 * watch_ready_jobs: a reconnect subscribes again; an observer's first message
   then carries every job ready at that moment, so nothing ready is missed.
   Ends after the message with workflow_complete or workflow_canceled.
+* watch_status: a reconnect subscribes again, and its first message is the
+  status at that moment. Ends after the message that says complete or canceled.
 * watch_events: a reconnect replays from the last event received, so every
   event arrives exactly once, in order. Events committed while the first
   connection was being made are covered only if replay_after was given
@@ -26,7 +28,6 @@ from typing import Callable, Iterator, Optional
 
 import grpc
 
-from .auth.credentials import ClientAuth, open_channel
 from ._pb import (
     access_pb2_grpc,
     common_pb2,
@@ -37,8 +38,10 @@ from ._pb import (
     slurm_pb2_grpc,
     worker_pb2,
     worker_pb2_grpc,
+    workflow_pb2,
     workflow_pb2_grpc,
 )
+from .auth.credentials import ClientAuth, open_channel
 
 log = logging.getLogger("torc_grpc.client")
 
@@ -160,3 +163,13 @@ def watch_events(
         return False
 
     return _reconnecting(open_stream, backoff, f"WatchEvents({workflow_id})", seen)
+
+
+def watch_status(
+    channel: grpc.Channel, workflow_id: int, *, min_interval: float = 0.0, backoff: Backoff = Backoff(),
+) -> Iterator[workflow_pb2.GetWorkflowStatusResponse]:
+    """WatchWorkflowStatus as an iterator that reconnects (see the module docstring)."""
+    stub = workflow_pb2_grpc.WorkflowServiceStub(channel)
+    request = workflow_pb2.WatchWorkflowStatusRequest(workflow_id=workflow_id, min_interval_seconds=min_interval)
+    return _reconnecting(lambda: stub.WatchWorkflowStatus(request), backoff, f"WatchWorkflowStatus({workflow_id})",
+                         lambda msg: msg.is_complete)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, TextIO
@@ -19,8 +17,8 @@ import grpc
 
 from torc_core import diagnose
 from torc_core.errors import InvalidArgument
-from torc_core.resources import Capacity
 from torc_core.models import WorkflowSpec
+from torc_core.resources import Capacity
 from torc_core.spec import LoadedSpec, load_spec
 
 from . import convert, views
@@ -29,7 +27,7 @@ from ._pb import event_pb2 as epb
 from ._pb import job_pb2 as jpb
 from ._pb import workflow_pb2 as wpb
 from .auth import ClientAuth
-from .client import Stubs, watch_events
+from .client import Stubs, watch_events, watch_status
 
 #: Jobs per AddJobs message when a spec is too large for one CreateWorkflow.
 BATCH = 10_000
@@ -124,21 +122,9 @@ def render_status(status: wpb.GetWorkflowStatusResponse, workflow_id: int = 0) -
 
 
 def status_changes(stubs: Stubs, workflow_id: int) -> Iterator[wpb.GetWorkflowStatusResponse]:
-    """The workflow's status now, then again whenever the server records an event
-    (pushed, not polled; at most 4 a second), until it completes or is canceled."""
-    status = status_counts(stubs, workflow_id)
-    yield status
-    if status.is_complete:
-        return
-    last = 0.0
-    for event in watch_events(stubs.channel, workflow_id, replay_after=status.last_event_id):
-        now = time.monotonic()
-        final = event.event_type in ("workflow_complete", "workflow_canceled")
-        if final or now - last >= 0.25:
-            last = now
-            yield status_counts(stubs, workflow_id)
-        if final:
-            return
+    """The workflow's status now, then again whenever it changes (pushed by the
+    server, at most 4 a second), until it completes or is canceled."""
+    yield from watch_status(stubs.channel, workflow_id)
 
 
 def table(headers: list[str], rows: list[list]) -> str:

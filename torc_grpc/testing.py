@@ -149,6 +149,17 @@ def spawn_server(db_path: str, log_path, *args: str, env: Optional[dict] = None,
     raise AssertionError(f"server did not print its port; log:\n{open(log_path).read()}")
 
 
+@contextlib.contextmanager
+def served_process(folder) -> Iterator[str]:
+    """`torc-grpc serve` as a real process on a database in `folder`; yields its address."""
+    server, port = spawn_server(os.path.join(str(folder), "s.db"), os.path.join(str(folder), "server.log"))
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
 def spawn_worker(target: str, workflow_id: int, workdir, *args: str) -> subprocess.Popen:
     """`torc-grpc worker` as a real process in `workdir` (its own session, so
     a test can kill it like a lost node); stdout and stderr to files there."""

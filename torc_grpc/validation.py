@@ -252,7 +252,7 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         "time_limit_seconds": _seconds(limits.max_seconds),
         "exec_time_seconds": _seconds(limits.max_seconds),
         "wait_seconds": _seconds(limits.max_wait_seconds),
-        "ttl_seconds": _seconds(limits.max_seconds),
+        "ttl_seconds": _seconds(limits.max_seconds), "min_interval_seconds": _seconds(60.0),
         "peak_cpu_percent": _finite(0, 1e7), "avg_cpu_percent": _finite(0, 1e7),
         # strings
         "name": name, "user": name, "label": name, "hostname": name,
@@ -284,7 +284,7 @@ def rules(limits: Limits) -> tuple[dict[str, Check], dict[tuple[str, str], Check
         "mem": _line(_text(64)), "gres": _line(name), "qos": _line(name), "tmp": _line(_text(64)),
         "extra": _line(_text(limits.invocation_script_bytes)),
         "nodes": _int(1, 1_000_000), "ntasks_per_node": _int(0, 1_000_000),
-        "backlog": _int(0, 1000), "max_allocations": _int(0, 100_000),
+        "backlog": _int(0, 1000), "max_allocations": _int(0, 100_000), "max_nodes": _int(0, 10_000),
         "num_allocations": _int(0, 100), "max_parallel_jobs": _int(0, 10_000_000),
         "trigger_type": _text(64), "action_type": _text(64), "scheduler_type": _text(64),
         "trigger_types": _each(_text(64), 16), "action_id": ident,

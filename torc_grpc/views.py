@@ -15,6 +15,12 @@ from ._pb import common_pb2 as c
 STATUS_NAMES = {v: k.removeprefix("JOB_STATUS_").lower() for k, v in c.JobStatus.items()}
 #: Statuses after which a job no longer runs in this run.
 DONE = ("completed", "failed", "canceled", "terminated", "disabled")
+#: Status name -> its colour in pictures (`dag`, the dashboard): one palette.
+STATUS_COLOURS = {
+    "uninitialized": "#e0e0e0", "blocked": "#b0b7c3", "ready": "#f6d365",
+    "pending": "#9ecae1", "running": "#3182bd", "completed": "#31a354", "failed": "#de2d26",
+    "canceled": "#fd8d3c", "terminated": "#a63603", "disabled": "#777777", "pending_failed": "#fb6a4a",
+}
 
 
 def status_name(value: int) -> str:

@@ -23,7 +23,7 @@ from torc_grpc._pb import job_pb2 as jpb
 from torc_grpc._pb import worker_pb2 as kpb
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.client import Stubs
-from torc_grpc.testing import spawn_server, spawn_worker, wait_until
+from torc_grpc.testing import served_process, spawn_worker, wait_until
 from torc_grpc.worker.config import WorkerConfig
 from torc_grpc.worker.node import NodeSession
 
@@ -32,12 +32,8 @@ from .test_cli import EXAMPLES, cli
 
 @pytest.fixture
 def served(tmp_path):
-    server, port = spawn_server(str(tmp_path / "s.db"), tmp_path / "server.log")
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(60)
+    with served_process(tmp_path) as address:
+        yield address
 
 
 def read_json(*args, cwd, env):

@@ -108,6 +108,8 @@ def attempts(w: dict) -> dict:
         "torc.v1.WorkflowService.CancelWorkflow": wpb.CancelWorkflowRequest(workflow_id=wf),
         "torc.v1.WorkflowService.ResetJobStatus": wpb.ResetJobStatusRequest(workflow_id=wf, force=True),
         "torc.v1.WorkflowService.ListComputeNodes": wpb.ListComputeNodesRequest(workflow_id=wf),
+        "torc.v1.WorkflowService.GetWorkflowGraph": wpb.GetWorkflowGraphRequest(workflow_id=wf),
+        "torc.v1.WorkflowService.WatchWorkflowStatus": wpb.WatchWorkflowStatusRequest(workflow_id=wf),
         "torc.v1.JobService.GetJob": jpb.GetJobRequest(job_id=job),
         "torc.v1.JobService.ListJobs": jpb.ListJobsRequest(workflow_id=wf),
         "torc.v1.JobService.ListResults": jpb.ListResultsRequest(workflow_id=wf),
@@ -151,7 +153,7 @@ def method_of(stubs: Stubs, full_name: str):
 
 def call(stubs: Stubs, full_name: str, request):
     rpc = method_of(stubs, full_name)
-    if full_name.endswith(("WatchReadyJobs", "WatchEvents")):
+    if full_name.endswith(("WatchReadyJobs", "WatchEvents", "WatchWorkflowStatus")):
         return next(iter(rpc(request, timeout=5)))
     return rpc(request, timeout=5)
 

@@ -28,12 +28,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
-from .. import store
+from .. import dag, store
 from ..errors import TorcError
 from ..models import (
-    OperatorStats,
-    ResourceMonitor,
-    ResourceRequirementsSpec,
     ClaimOutcome,
     ClaimRequest,
     Completion,
@@ -42,7 +39,10 @@ from ..models import (
     InitializeOutcome,
     Job,
     JobBatch,
+    OperatorStats,
     Page,
+    ResourceMonitor,
+    ResourceRequirementsSpec,
     Severity,
     StorageFacts,
     Workflow,
@@ -220,6 +220,10 @@ class Engine:
         self._core.unblock_observer = observer
 
     @_busy
+    def workflow_picture(self, workflow_id: int, grouping: int = 0, max_nodes: int = 0) -> dag.Picture:
+        return self._reads.workflow_picture(workflow_id, grouping, max_nodes)
+
+    @_busy
     def resource_monitor(self, workflow_id: int) -> ResourceMonitor:
         return self._reads.resource_monitor(workflow_id)
 
@@ -328,3 +332,8 @@ class Engine:
                      replay_after: Optional[int] = None, owner: str = ""
                      ) -> tuple[EventSubscription, Iterator[Event]]:
         return self._streams.watch_events(workflow_id, min_severity, replay_after, owner)
+
+    @_busy
+    def watch_status(self, workflow_id: int, interval: float = 0.0, owner: str = ""
+                     ) -> tuple[EventSubscription, Iterator[WorkflowStatus]]:
+        return self._streams.watch_status(workflow_id, self._reads.get_workflow_status, interval, owner)

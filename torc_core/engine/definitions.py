@@ -11,10 +11,10 @@ from typing import Iterable, Optional
 
 from .. import define_slurm, store
 from ..define import (
-    check_resource_monitor,
     DEFAULT_RESOURCES,
     NameMaps,
     Written,
+    check_resource_monitor,
     check_sort_method,
     write_jobs,
     write_named_items,

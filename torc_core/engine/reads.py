@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from .. import kernels, store
-from ..errors import NotFound
-from ..models import DONE_STATUSES, Event, Job, Page, StorageFacts, Workflow, WorkflowStatus, ResourceMonitor, OperatorStats
+from .. import dag, kernels, store
+from ..errors import InvalidArgument, InvalidTransition, NotFound
+from ..models import (
+    DONE_STATUSES,
+    Event,
+    Job,
+    OperatorStats,
+    Page,
+    ResourceMonitor,
+    StorageFacts,
+    Workflow,
+    WorkflowStatus,
+)
 from .core import EngineCore, page_limit
 
 
@@ -102,6 +112,18 @@ class Reads:
         conn = self._core.reader()
         self._core.workflow(conn, workflow_id)
         return Page.of(store.list_compute_nodes(conn, workflow_id, active_only, after_id, limit), limit)
+
+    def workflow_picture(self, workflow_id: int, grouping: int = 0, max_nodes: int = 0) -> dag.Picture:
+        """The dependency graph as jobs or groups with counts per status (GetWorkflowGraph)."""
+        if not 0 <= max_nodes <= dag.MAX_NODES:
+            raise InvalidArgument(f"max_nodes: {max_nodes} is not between 0 and {dag.MAX_NODES}",
+                                  field="max_nodes")
+        conn = self._core.reader()
+        self._core.workflow(conn, workflow_id)
+        try:
+            return dag.picture(store.picture_rows(conn, workflow_id), dag.Grouping(grouping), max_nodes)
+        except dag.TooLarge as exc:
+            raise InvalidTransition(str(exc), workflow_id=workflow_id) from None
 
     def resource_monitor(self, workflow_id: int) -> ResourceMonitor:
         """What the workflow's workers sample of their jobs (torc's resource_monitor)."""

@@ -4,16 +4,20 @@ committed state, under the write lock)."""
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+import time
+from typing import Callable, Iterator, Optional
 
 from .. import store
 from ..errors import InvalidArgument
-from ..models import Event, Severity
+from ..models import Event, Severity, WorkflowStatus
 from ..notifier import End, EventSubscription, ReadySubscription, Shape
+from ..subscriptions import WAIT_SECONDS
 from .core import EngineCore
 
 #: Stored events read per page while replaying.
 _REPLAY_PAGE = 1000
+#: WatchWorkflowStatus: least and default seconds between two answers, and the most.
+STATUS_INTERVALS = (0.05, 0.25, 60.0)
 
 
 class Streams:
@@ -87,3 +91,51 @@ class Streams:
             yield from page
             after = sub.replayed_through = page[-1].id
         yield from sub.events()
+
+    def watch_status(self, workflow_id: int, status: Callable[[int], WorkflowStatus], interval: float = 0.0,
+                     owner: str = "") -> tuple[EventSubscription, Iterator[WorkflowStatus]]:
+        """The workflow's status now, then again each time it changes, at most
+        once per `interval` seconds (0 = the default), until it is complete or
+        canceled. Driven by its events (any severity): after one, the counts
+        are read every interval until they stop changing (the unblocker's
+        batches and claims carry no event of their own), then the stream sleeps
+        until the next event. Returns the subscription (close it) and the statuses.
+
+        Raises:
+            NotFound: Unknown workflow.
+            InvalidArgument: interval out of range.
+            ResourceExhausted: The stream limit is reached.
+        """
+        least, default, most = STATUS_INTERVALS
+        if interval and not least <= interval <= most:
+            raise InvalidArgument(f"min_interval_seconds: {interval} is not between {least} and {most}",
+                                  field="min_interval_seconds")
+        core = self._core
+        with core.write_lock:
+            core.workflow(core.writer, workflow_id)
+            sub = core.notifier.subscribe_events(workflow_id, int(Severity.DEBUG), owner=owner)
+        return sub, self._statuses(sub, lambda: status(workflow_id), interval or default)
+
+    @staticmethod
+    def _statuses(sub: EventSubscription, read: Callable[[], WorkflowStatus],
+                  interval: float) -> Iterator[WorkflowStatus]:
+        def shown(s: WorkflowStatus) -> tuple:
+            return s.run_id, s.is_canceled, s.is_complete, s.counts
+
+        current = read()
+        yield current
+        sent_at, following = time.monotonic(), False
+        while not current.is_complete:
+            events, end = sub.take(interval if following else WAIT_SECONDS)
+            if end is not None:
+                return
+            if not events and not following:
+                continue  # a quiet minute: nothing changed
+            pause = sent_at + interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)  # the rate limit (at most `interval`, then the next read)
+            latest = read()
+            following = shown(latest) != shown(current)
+            if following:
+                current, sent_at = latest, time.monotonic()
+                yield current

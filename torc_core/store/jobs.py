@@ -9,6 +9,7 @@ from typing import Iterable, Optional, Sequence
 
 import apsw
 
+from ..dag import GraphRows
 from ..models import Job, JobStatus
 from ._rows import JOB_SELECT, chunks, insert_rows_with_ids, job_from_row, one, placeholders
 from .records import JobState, ReadyRow
@@ -80,6 +81,7 @@ GRAPH_JOBS = (
     "SELECT id, status, cancel_on_blocking_job_failure FROM job WHERE workflow_id = ? ORDER BY id"
 )
 GRAPH_EDGES = "SELECT job_id, depends_on_job_id FROM job_depends_on WHERE workflow_id = ?"
+PICTURE_JOBS = "SELECT id, name, status FROM job WHERE workflow_id = ? ORDER BY id"
 # Every job downstream of the seeds (transitively), seeds excluded. Implicit
 # edges are in job_depends_on once the workflow was initialized.
 DOWNSTREAM = """
@@ -186,11 +188,26 @@ def load_graph_arrays(
         ids.append(job_id)
         statuses.append(status)
         flags.append(flag)
+    return (ids, statuses, flags, *_edges(conn, workflow_id))
+
+
+def _edges(conn: apsw.Connection, workflow_id: int) -> tuple[array, array]:
+    """(edge jobs, edge blockers) of the workflow."""
     ej, eb = array("q"), array("q")
     for job_id, blocker in conn.execute(GRAPH_EDGES, (workflow_id,)):
         ej.append(job_id)
         eb.append(blocker)
-    return ids, statuses, flags, ej, eb
+    return ej, eb
+
+
+def picture_rows(conn: apsw.Connection, workflow_id: int) -> GraphRows:
+    """Jobs (ids ascending, names, statuses) and edges, for a picture of the graph."""
+    ids, names, statuses = array("q"), [], array("q")
+    for job_id, name, status in conn.execute(PICTURE_JOBS, (workflow_id,)):
+        ids.append(job_id)
+        names.append(name)
+        statuses.append(status)
+    return GraphRows(ids, names, statuses, *_edges(conn, workflow_id))
 
 
 def downstream(conn: apsw.Connection, job_ids: Sequence[int]) -> list[int]:

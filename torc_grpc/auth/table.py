@@ -51,6 +51,8 @@ METHODS: dict[str, Rule] = {
     "torc.v1.WorkflowService.CancelWorkflow": OPERATE,
     "torc.v1.WorkflowService.ResetJobStatus": OPERATE,
     "torc.v1.WorkflowService.ListComputeNodes": READ,
+    "torc.v1.WorkflowService.GetWorkflowGraph": READ,
+    "torc.v1.WorkflowService.WatchWorkflowStatus": READ,
     # JobService
     "torc.v1.JobService.GetJob": Rule(P.READ, L.JOB, worker_ok=True),
     "torc.v1.JobService.ListJobs": WORKER_READ,

@@ -4,6 +4,7 @@
     access.py   access groups and worker tokens
     answers.py  claim and completion outcomes, the version, and answers kept
                 within the size budget (list pages, claims)
+    pictures.py the dependency graph's picture (GetWorkflowGraph)
 
 *_from_pb functions validate what protobuf cannot and raise InvalidArgument,
 so bad input never becomes INTERNAL.
@@ -17,6 +18,7 @@ from .answers import (
     sized_page,
     version_to_pb,
 )
+from .pictures import picture_to_pb
 from .records import (
     claim_request_from_pb,
     completion_from_pb,
@@ -47,6 +49,7 @@ from .records import (
 )
 
 __all__ = [
+    "picture_to_pb",
     "group_to_pb",
     "worker_token_to_pb",
     "AnswerBudget",

@@ -6,13 +6,15 @@ import time
 
 from torc_core.access import visible_to
 from torc_core.engine import Engine
+from torc_core.errors import InvalidTransition
 
 from .. import convert
 from .._pb import workflow_pb2 as pb
 from .._pb import workflow_pb2_grpc as pb_grpc
-from ..auth import current_caller
+from ..auth import current_caller, current_owner
 from ..boundary import DEFAULT, Boundary
-from ..errors import translate_errors
+from ..errors import translate_errors, translate_stream_errors
+from ..streams import attached
 
 
 class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
@@ -50,6 +52,24 @@ class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
         items, after = convert.sized_page(page, lambda n: convert.compute_node_to_pb(n, now),
                                           self.boundary.answer_bytes)
         return pb.ListComputeNodesResponse(nodes=items, next_after_id=after)
+
+    @translate_stream_errors
+    def WatchWorkflowStatus(self, request, context):
+        sub, statuses = self.engine.watch_status(request.workflow_id, request.min_interval_seconds,
+                                                 current_owner())
+        with attached(sub, context):
+            for status in statuses:
+                yield convert.workflow_status_to_pb(status)
+
+    @translate_errors
+    def GetWorkflowGraph(self, request, context):
+        picture = self.engine.workflow_picture(request.workflow_id, request.grouping, request.max_nodes)
+        answer = convert.picture_to_pb(picture)
+        if answer.ByteSize() > self.boundary.answer_bytes:
+            raise InvalidTransition(f"the picture of {len(answer.nodes):,} nodes and {len(answer.edges):,} edges "
+                                    f"is over {self.boundary.answer_bytes:,} bytes; ask for fewer (max_nodes)",
+                                    workflow_id=request.workflow_id)
+        return answer
 
     @translate_errors
     def DeleteWorkflow(self, request, context):

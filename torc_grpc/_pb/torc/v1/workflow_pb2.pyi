@@ -1,11 +1,23 @@
 from torc_grpc._pb.torc.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class GraphGrouping(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GRAPH_GROUPING_AUTO: _ClassVar[GraphGrouping]
+    GRAPH_GROUPING_JOBS: _ClassVar[GraphGrouping]
+    GRAPH_GROUPING_NAME: _ClassVar[GraphGrouping]
+    GRAPH_GROUPING_DEPTH: _ClassVar[GraphGrouping]
+GRAPH_GROUPING_AUTO: GraphGrouping
+GRAPH_GROUPING_JOBS: GraphGrouping
+GRAPH_GROUPING_NAME: GraphGrouping
+GRAPH_GROUPING_DEPTH: GraphGrouping
 
 class CreateWorkflowRequest(_message.Message):
     __slots__ = ("spec",)
@@ -158,6 +170,14 @@ class GetWorkflowStatusResponse(_message.Message):
     last_event_id: int
     def __init__(self, run_id: _Optional[int] = ..., is_canceled: _Optional[bool] = ..., is_complete: _Optional[bool] = ..., counts: _Optional[_Iterable[_Union[JobStatusCount, _Mapping]]] = ..., num_jobs: _Optional[int] = ..., last_event_id: _Optional[int] = ...) -> None: ...
 
+class WatchWorkflowStatusRequest(_message.Message):
+    __slots__ = ("workflow_id", "min_interval_seconds")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    MIN_INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    min_interval_seconds: float
+    def __init__(self, workflow_id: _Optional[int] = ..., min_interval_seconds: _Optional[float] = ...) -> None: ...
+
 class CancelWorkflowRequest(_message.Message):
     __slots__ = ("workflow_id",)
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
@@ -237,3 +257,53 @@ class ListComputeNodesResponse(_message.Message):
     nodes: _containers.RepeatedCompositeFieldContainer[ComputeNode]
     next_after_id: int
     def __init__(self, nodes: _Optional[_Iterable[_Union[ComputeNode, _Mapping]]] = ..., next_after_id: _Optional[int] = ...) -> None: ...
+
+class GetWorkflowGraphRequest(_message.Message):
+    __slots__ = ("workflow_id", "grouping", "max_nodes")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUPING_FIELD_NUMBER: _ClassVar[int]
+    MAX_NODES_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    grouping: GraphGrouping
+    max_nodes: int
+    def __init__(self, workflow_id: _Optional[int] = ..., grouping: _Optional[_Union[GraphGrouping, str]] = ..., max_nodes: _Optional[int] = ...) -> None: ...
+
+class GraphNode(_message.Message):
+    __slots__ = ("id", "label", "depth", "num_jobs", "counts", "job_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    NUM_JOBS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    label: str
+    depth: int
+    num_jobs: int
+    counts: _containers.RepeatedCompositeFieldContainer[JobStatusCount]
+    job_id: int
+    def __init__(self, id: _Optional[int] = ..., label: _Optional[str] = ..., depth: _Optional[int] = ..., num_jobs: _Optional[int] = ..., counts: _Optional[_Iterable[_Union[JobStatusCount, _Mapping]]] = ..., job_id: _Optional[int] = ...) -> None: ...
+
+class GraphEdge(_message.Message):
+    __slots__ = ("blocker", "dependent", "count")
+    BLOCKER_FIELD_NUMBER: _ClassVar[int]
+    DEPENDENT_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    blocker: int
+    dependent: int
+    count: int
+    def __init__(self, blocker: _Optional[int] = ..., dependent: _Optional[int] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GetWorkflowGraphResponse(_message.Message):
+    __slots__ = ("grouping", "num_jobs", "num_edges", "nodes", "edges")
+    GROUPING_FIELD_NUMBER: _ClassVar[int]
+    NUM_JOBS_FIELD_NUMBER: _ClassVar[int]
+    NUM_EDGES_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    EDGES_FIELD_NUMBER: _ClassVar[int]
+    grouping: GraphGrouping
+    num_jobs: int
+    num_edges: int
+    nodes: _containers.RepeatedCompositeFieldContainer[GraphNode]
+    edges: _containers.RepeatedCompositeFieldContainer[GraphEdge]
+    def __init__(self, grouping: _Optional[_Union[GraphGrouping, str]] = ..., num_jobs: _Optional[int] = ..., num_edges: _Optional[int] = ..., nodes: _Optional[_Iterable[_Union[GraphNode, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[GraphEdge, _Mapping]]] = ...) -> None: ...

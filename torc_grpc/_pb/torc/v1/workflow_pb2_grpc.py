@@ -74,6 +74,11 @@ class WorkflowServiceStub:
                 request_serializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowStatusRequest.SerializeToString,
                 response_deserializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowStatusResponse.FromString,
                 _registered_method=True)
+        self.WatchWorkflowStatus = channel.unary_stream(
+                '/torc.v1.WorkflowService/WatchWorkflowStatus',
+                request_serializer=torc_dot_v1_dot_workflow__pb2.WatchWorkflowStatusRequest.SerializeToString,
+                response_deserializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowStatusResponse.FromString,
+                _registered_method=True)
         self.CancelWorkflow = channel.unary_unary(
                 '/torc.v1.WorkflowService/CancelWorkflow',
                 request_serializer=torc_dot_v1_dot_workflow__pb2.CancelWorkflowRequest.SerializeToString,
@@ -88,6 +93,11 @@ class WorkflowServiceStub:
                 '/torc.v1.WorkflowService/ListComputeNodes',
                 request_serializer=torc_dot_v1_dot_workflow__pb2.ListComputeNodesRequest.SerializeToString,
                 response_deserializer=torc_dot_v1_dot_workflow__pb2.ListComputeNodesResponse.FromString,
+                _registered_method=True)
+        self.GetWorkflowGraph = channel.unary_unary(
+                '/torc.v1.WorkflowService/GetWorkflowGraph',
+                request_serializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowGraphRequest.SerializeToString,
+                response_deserializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowGraphResponse.FromString,
                 _registered_method=True)
 
 
@@ -155,6 +165,17 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchWorkflowStatus(self, request, context):
+        """The status now, then again each time it changes, at most once per
+        min_interval_seconds, until the workflow is complete or canceled (the last
+        message says so). Follows the workflow's events on the server, so a
+        watcher (`status --watch`, the dashboard) gets a few messages a second,
+        not one per event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CancelWorkflow(self, request, context):
         """Cancels pending and running jobs; claims return nothing until a reset.
         """
@@ -173,6 +194,15 @@ class WorkflowServiceServicer:
     def ListComputeNodes(self, request, context):
         """The workflow's compute nodes (workers), by id: host, resources, lease,
         and the jobs each holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkflowGraph(self, request, context):
+        """The dependency graph as a picture (torc-grpc dag, the dashboard): every
+        job, or groups of jobs (by name pattern or by depth) with their counts per
+        status, and the edges between them with the job edges each stands for.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -221,6 +251,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     request_deserializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowStatusRequest.FromString,
                     response_serializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowStatusResponse.SerializeToString,
             ),
+            'WatchWorkflowStatus': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchWorkflowStatus,
+                    request_deserializer=torc_dot_v1_dot_workflow__pb2.WatchWorkflowStatusRequest.FromString,
+                    response_serializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowStatusResponse.SerializeToString,
+            ),
             'CancelWorkflow': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelWorkflow,
                     request_deserializer=torc_dot_v1_dot_workflow__pb2.CancelWorkflowRequest.FromString,
@@ -235,6 +270,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.ListComputeNodes,
                     request_deserializer=torc_dot_v1_dot_workflow__pb2.ListComputeNodesRequest.FromString,
                     response_serializer=torc_dot_v1_dot_workflow__pb2.ListComputeNodesResponse.SerializeToString,
+            ),
+            'GetWorkflowGraph': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkflowGraph,
+                    request_deserializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowGraphRequest.FromString,
+                    response_serializer=torc_dot_v1_dot_workflow__pb2.GetWorkflowGraphResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -464,6 +504,33 @@ class WorkflowService:
             _registered_method=True)
 
     @staticmethod
+    def WatchWorkflowStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/torc.v1.WorkflowService/WatchWorkflowStatus',
+            torc_dot_v1_dot_workflow__pb2.WatchWorkflowStatusRequest.SerializeToString,
+            torc_dot_v1_dot_workflow__pb2.GetWorkflowStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CancelWorkflow(request,
             target,
             options=(),
@@ -534,6 +601,33 @@ class WorkflowService:
             '/torc.v1.WorkflowService/ListComputeNodes',
             torc_dot_v1_dot_workflow__pb2.ListComputeNodesRequest.SerializeToString,
             torc_dot_v1_dot_workflow__pb2.ListComputeNodesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkflowGraph(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.WorkflowService/GetWorkflowGraph',
+            torc_dot_v1_dot_workflow__pb2.GetWorkflowGraphRequest.SerializeToString,
+            torc_dot_v1_dot_workflow__pb2.GetWorkflowGraphResponse.FromString,
             options,
             channel_credentials,
             insecure,
