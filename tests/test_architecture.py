@@ -121,3 +121,18 @@ def test_tests_use_the_compiled_kernels():
 
     expected = "reference" if os.environ.get("TORC_NO_EXTENSIONS") == "1" else "compiled"
     assert kernels.IMPLEMENTATION == expected
+
+
+def test_clients_do_not_load_the_server():
+    """The CLI and the worker start in a fresh process per command and per node:
+    they must not import the engine, the store or apsw (or the server's auth
+    interceptor), which cost them ~50 ms each (measured: submit and worker)."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    probe = ("import sys, torc_grpc.cli, torc_grpc.worker.loop; "
+             "print(' '.join(m for m in ('torc_core.engine', 'torc_core.store', 'apsw', "
+             "'torc_grpc.auth.interceptor', 'torc_grpc.server', 'starlette') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"a client process loaded {done.stdout.strip()}"

@@ -9,9 +9,9 @@ import os
 from typing import Sequence
 
 from . import store
-from .define import DEFAULT_RESOURCES, resolve_resources
 from .errors import InvalidArgument, InvalidTransition
 from .models import JobSpec, ResourceRequirementsSpec, WorkflowSpec
+from .resource_sets import DEFAULT_RESOURCES, resolve_resources
 from .slurm.models import JOB_TRIGGERS, TRIGGERS, ActionSpec
 from .slurm.shapes import Needs, Shape, shortfall
 from .store import Connection

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
-from .define import DEFAULT_RESOURCES, resolve_resources
 from .errors import InvalidArgument
 from .models import ResourceRequirementsSpec, WorkflowSpec
+from .resource_sets import DEFAULT_RESOURCES, resolve_resources
 from .resources import Capacity
 from .slurm.shapes import Needs, Shape, shortfall
 from .units import format_bytes, format_runtime

@@ -11,7 +11,6 @@ from typing import Iterable, Optional
 
 from .. import define_slurm, store
 from ..define import (
-    DEFAULT_RESOURCES,
     NameMaps,
     Written,
     check_resource_monitor,
@@ -22,6 +21,7 @@ from ..define import (
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..models import JobBatch, Severity, Workflow, WorkflowSpec
 from ..notifier import End
+from ..resource_sets import DEFAULT_RESOURCES
 from .core import EngineCore, now_iso
 from .runs import acyclic_graph
 

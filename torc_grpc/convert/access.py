@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from torc_core.store import GroupRow, WorkerTokenRow
+from typing import TYPE_CHECKING
 
 from .._pb import access_pb2 as ac_pb
+
+if TYPE_CHECKING:  # the store's rows; clients converting messages need not load the store
+    from torc_core.store import GroupRow, WorkerTokenRow
 
 
 def group_to_pb(g: GroupRow) -> ac_pb.Group:

@@ -3,15 +3,17 @@ claims kept within the answer's size budget (torc_grpc.boundary)."""
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from torc_core.engine import CompletionOutcome
 from torc_core.models import ClaimEnd, ClaimOutcome, Completion, Job, Page, StorageFacts
 
 from .._pb import server_pb2 as sv_pb
 from .._pb import worker_pb2 as wk_pb
 from ..errors import status_for
 from .records import job_to_pb
+
+if TYPE_CHECKING:  # the engine is the server's; clients converting answers need not load it
+    from torc_core.engine import CompletionOutcome
 
 # ------------------------------------------------------------------ worker answers
 
