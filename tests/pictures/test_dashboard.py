@@ -7,6 +7,8 @@ is docs/dashboard.png (TORC_DASH_SCREENSHOT=1 writes it there)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import queue
 import subprocess
@@ -20,8 +22,10 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from torc_grpc._pb import workflow_pb2 as wpb
+from torc_grpc.auth import ClientAuth
+from torc_grpc.auth import users as user_file
 from torc_grpc.client import Stubs
-from torc_grpc.testing import spawn_worker, wait_until
+from torc_grpc.testing import spawn_server, spawn_worker, wait_until
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 WORK_JOBS = 40
@@ -53,20 +57,26 @@ jobs:
 """
 
 
-def submit(served: str, folder: Path, text: str) -> int:
+def submit(served: str, folder: Path, text: str, token: str = "") -> int:
     spec = folder / "spec.yaml"
     spec.write_text(text)
+    env = {**os.environ, "TORC_SERVER": served, **({"TORC_TOKEN": token} if token else {})}
     done = subprocess.run([sys.executable, "-m", "torc_grpc.cli", "submit", "--start", str(spec)], cwd=folder,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "TORC_SERVER": served})
+                          capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return int(done.stdout.strip())
 
 
-@pytest.fixture
-def dash(served, tmp_path):
-    """`torc-grpc dash --port 0` as a real process; yields the address it printed."""
+@contextlib.contextmanager
+def dash_process(served: str, folder: Path, token: str = ""):
+    """`torc-grpc dash --port 0` as a real process (with TORC_TOKEN when given);
+    yields the address it printed; afterwards it must stop cleanly on SIGTERM."""
+    env = {k: v for k, v in os.environ.items() if k != "TORC_TOKEN"}
+    if token:
+        env["TORC_TOKEN"] = token
+    log = folder / f"dash{'-' + token[:6] if token else ''}.log"
     proc = subprocess.Popen([sys.executable, "-m", "torc_grpc.cli", "dash", "--server", served, "--port", "0"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=open(tmp_path / "dash.log", "w"), text=True)
+                            cwd=folder, stdout=subprocess.PIPE, stderr=open(log, "w"), text=True, env=env)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     try:
@@ -75,7 +85,25 @@ def dash(served, tmp_path):
         yield line.strip().split("=", 1)[1]
     finally:
         proc.terminate()
-        assert proc.wait(30) == 0, (tmp_path / "dash.log").read_text()
+        assert proc.wait(30) == 0, log.read_text()
+
+
+@pytest.fixture
+def dash(served, tmp_path):
+    with dash_process(served, tmp_path) as url:
+        yield url
+
+
+def http_status(url: str, headers=None, data=None) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}, data=data), timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def key_cookie(url: str) -> dict:
+    return {"Cookie": f"torc_dash_key={url.split('key=')[1]}"}
 
 
 @pytest.fixture
@@ -192,26 +220,44 @@ def test_cancel_from_the_page(served, dash, browser, tmp_path):
 
 
 def test_the_key_keeps_others_out(served, dash, tmp_path):
-    base = dash.split("?")[0]
-
-    def status_of(url: str, headers=None, data=None) -> int:
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}, data=data), timeout=30) as r:
-                return r.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-
-    key = dash.split("key=")[1]
-    cookie = {"Cookie": f"torc_dash_key={key}"}
-    assert status_of(base + "api/workflows", cookie) == 200
-    assert status_of(base + "api/workflows") == 403  # no key
-    assert status_of(base) == 403
-    assert status_of(base + "static/dash.js") == 403
-    assert status_of(base + "?key=wrong") == 403
-    assert status_of(base + "api/workflows", {"Cookie": "torc_dash_key=wrong"}) == 403
-    assert status_of(base + "api/workflows", {**cookie, "Host": "evil.example:80"}) == 403  # DNS rebinding
+    base, cookie = dash.split("?")[0], key_cookie(dash)
+    assert http_status(base + "api/workflows", cookie)[0] == 200
+    assert http_status(base + "api/workflows")[0] == 403  # no key
+    assert http_status(base)[0] == 403
+    assert http_status(base + "static/dash.js")[0] == 403
+    assert http_status(base + "?key=wrong")[0] == 403
+    assert http_status(base + "api/workflows", {"Cookie": "torc_dash_key=wrong"})[0] == 403
+    assert http_status(base + "api/workflows", {**cookie, "Host": "evil.example:80"})[0] == 403  # DNS rebinding
     wf = submit(served, tmp_path, LONG_SPEC)
-    assert status_of(base + f"api/workflows/{wf}/cancel", cookie, data=b"") == 403  # no action header
-    assert status_of(base + f"api/workflows/{wf}/cancel", {**cookie, "x-torc-dash": "1"}, data=b"") == 200
-    assert status_of(base + "api/workflows/999/jobs", cookie) == 404
-    assert status_of(base + f"api/workflows/{wf}/jobs?status=nonsense", cookie) == 400
+    assert http_status(base + f"api/workflows/{wf}/cancel", cookie, data=b"")[0] == 403  # no action header
+    assert http_status(base + f"api/workflows/{wf}/cancel", {**cookie, "x-torc-dash": "1"}, data=b"")[0] == 200
+    assert http_status(base + "api/workflows/999/jobs", cookie)[0] == 404
+    assert http_status(base + f"api/workflows/{wf}/jobs?status=nonsense", cookie)[0] == 400
+
+
+def test_it_acts_with_the_users_token(tmp_path):
+    """With auth on, the dashboard is its user: it lists and acts on what that user
+    may, and nothing else; without a token the server says so."""
+    path = str(tmp_path / "users.json")
+    alice, bob = user_file.add(path, "alice"), user_file.add(path, "bob")
+    server, port = spawn_server(str(tmp_path / "auth.db"), tmp_path / "server.log", "--auth-file", path)
+    served = f"127.0.0.1:{port}"
+    try:
+        mine = submit(served, tmp_path, LONG_SPEC, token=alice)
+        theirs = submit(served, tmp_path, LONG_SPEC.replace("name: long", "name: bobs"), token=bob)
+        with dash_process(served, tmp_path, alice) as url:
+            base, cookie = url.split("?")[0], key_cookie(url)
+            status, body = http_status(base + "api/workflows", cookie)
+            assert status == 200 and [(w["id"], w["user"]) for w in json.loads(body)] == [(mine, "alice")]
+            assert http_status(base + f"api/workflows/{theirs}", cookie)[0] in (403, 404)
+            act = {**cookie, "x-torc-dash": "1"}
+            assert http_status(base + f"api/workflows/{theirs}/cancel", act, data=b"")[0] in (403, 404)
+            assert http_status(base + f"api/workflows/{mine}/cancel", act, data=b"")[0] == 200
+        with dash_process(served, tmp_path) as url:  # no token
+            assert http_status(url.split("?")[0] + "api/workflows", key_cookie(url))[0] == 401
+        stubs = Stubs.connect(served, auth=ClientAuth(token=bob))
+        assert not stubs.workflow.GetWorkflowStatus(wpb.GetWorkflowStatusRequest(workflow_id=theirs)).is_canceled
+        stubs.channel.close()
+    finally:
+        server.terminate()
+        server.wait(60)
