@@ -3,11 +3,15 @@ naming what to change, the database untouched."""
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import grpc
 
 from torc_grpc._pb import common_pb2 as c
 from torc_grpc._pb import workflow_pb2 as wpb
-from torc_grpc.testing import assert_refused, setup
+from torc_grpc.testing import assert_refused, run_job, setup, wait_until
+
+from .test_streams import claim
 
 
 def graph(stubs, wf, **kw):
@@ -36,3 +40,29 @@ def test_bad_requests(stubs, db_path):
     one = graph(stubs, wf)
     assert [(n.label, n.job_id, [(x.status, x.count) for x in n.counts]) for n in one.nodes] == [
         ("a", 1, [(c.JOB_STATUS_READY, 1)])]
+
+
+def test_a_picture_is_never_stale(stubs):
+    """The server reuses a drawing only while nothing changed: each change shows at once."""
+    chain = [c.JobSpec(name="a", command="x"), c.JobSpec(name="b", command="x", depends_on=["a"])]
+    wf, ids, run, node = setup(stubs, chain)
+
+    def statuses():
+        return [[(x.status, x.count) for x in n.counts] for n in graph(stubs, wf).nodes]
+
+    assert statuses() == statuses() == [[(c.JOB_STATUS_READY, 1)], [(c.JOB_STATUS_BLOCKED, 1)]]
+    claim(stubs, wf, node)  # a claim writes no event: the counts tell
+    assert statuses() == [[(c.JOB_STATUS_PENDING, 1)], [(c.JOB_STATUS_BLOCKED, 1)]]
+    run_job(stubs, ids["a"], run, node)
+    wait_until(lambda: statuses() == [[(c.JOB_STATUS_COMPLETED, 1)], [(c.JOB_STATUS_READY, 1)]], 10,
+               what="the unblocker's commit in the picture")
+
+
+def test_many_callers_at_once_get_the_same_picture(stubs):
+    jobs = [c.JobSpec(name=f"w_{i}", command="x") for i in range(2000)]
+    wf, _ids, _run, _node = setup(stubs, jobs)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: graph(stubs, wf, max_nodes=10).SerializeToString(), range(16)))
+    assert len(set(answers)) == 1
+    one = wpb.GetWorkflowGraphResponse.FromString(answers[0])
+    assert [(n.label, n.num_jobs) for n in one.nodes] == [("w_*", 2000)]

@@ -201,13 +201,20 @@ def _edges(conn: apsw.Connection, workflow_id: int) -> tuple[array, array]:
 
 
 def picture_rows(conn: apsw.Connection, workflow_id: int) -> GraphRows:
-    """Jobs (ids ascending, names, statuses) and edges, for a picture of the graph."""
+    """Jobs (ids ascending, names, statuses) and edges, for a picture of the graph,
+    from one read snapshot (an AddJobs between the two reads would leave edges to
+    jobs the first did not see)."""
     ids, names, statuses = array("q"), [], array("q")
-    for job_id, name, status in conn.execute(PICTURE_JOBS, (workflow_id,)):
-        ids.append(job_id)
-        names.append(name)
-        statuses.append(status)
-    return GraphRows(ids, names, statuses, *_edges(conn, workflow_id))
+    conn.execute("BEGIN DEFERRED")
+    try:
+        for job_id, name, status in conn.execute(PICTURE_JOBS, (workflow_id,)):
+            ids.append(job_id)
+            names.append(name)
+            statuses.append(status)
+        edges = _edges(conn, workflow_id)
+    finally:
+        conn.execute("COMMIT")
+    return GraphRows(ids, names, statuses, *edges)
 
 
 def downstream(conn: apsw.Connection, job_ids: Sequence[int]) -> list[int]:
