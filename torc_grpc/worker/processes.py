@@ -66,8 +66,12 @@ class RunningJob:
     stderr_path: str
     #: The run it was started in (what its completion names).
     run_id: int = 0
-    #: What it takes of the node (read once: free() runs several times a job).
-    need: Capacity = Capacity(0, 0, 0, 0)
+    #: What it takes of the node (read once from the job: free() runs several times a job).
+    need: Optional[Capacity] = None
+
+    def __post_init__(self) -> None:
+        if self.need is None:
+            self.need = job_need(self.job)
 
 
 def job_need(job: common_pb2.Job) -> Capacity:
@@ -120,7 +124,7 @@ class Processes:
         except (OSError, ValueError) as exc:
             self._not_started(job, started, stderr_path, f"{type(exc).__name__}: {exc}", run_id)
             return
-        self.running[job.id] = RunningJob(started, proc, time.time(), stderr_path, run_id, job_need(job))
+        self.running[job.id] = RunningJob(started, proc, time.time(), stderr_path, run_id)
         self._jobs_of[proc.pid] = job.id
         self._reaper.watch(proc)
         self.monitor.watch(job.id, proc.pid)
