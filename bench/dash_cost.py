@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _results import table, write_section  # noqa: E402
-from harness import Server, make_workflow  # noqa: E402
+from harness import Server, make_workflow, process_cpu_seconds  # noqa: E402
 
 from torc_grpc._pb import common_pb2 as c  # noqa: E402
 from torc_grpc._pb import workflow_pb2 as wpb  # noqa: E402
@@ -42,12 +42,6 @@ def jobs() -> list:
     return [c.JobSpec(name=f"layer{layer}_{i}", command="true",
                       depends_on=[f"layer{layer - 1}_{i}"] if layer else [])
             for layer in range(LAYERS) for i in range(per)]
-
-
-def proc_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Probe:
@@ -89,14 +83,14 @@ def start_dash(target: str, tmp: str) -> tuple[subprocess.Popen, str]:
 
 def window(server: Server, probe: Probe, dash: subprocess.Popen, seconds: float) -> dict:
     probe.take()
-    cpu0, dash0, done0, t0 = server.cpu_seconds(), proc_cpu(dash.pid), probe.done, time.perf_counter()
+    cpu0, dash0, done0, t0 = server.cpu_seconds(), process_cpu_seconds(dash.pid), probe.done, time.perf_counter()
     time.sleep(seconds)  # the measured window (a duration, not a synchronisation)
     wall = time.perf_counter() - t0
     lat = sorted(probe.take())
     cpu, jobs_done = server.cpu_seconds() - cpu0, probe.done - done0
     return {"server_cpu": cpu / wall, "us_per_job": 1e6 * cpu / max(jobs_done, 1), "jobs_s": jobs_done / wall,
             "p50": 1e3 * lat[len(lat) // 2], "p99": 1e3 * lat[int(len(lat) * 0.99)],
-            "dash_cpu": (proc_cpu(dash.pid) - dash0) / wall, "calls": len(lat)}
+            "dash_cpu": (process_cpu_seconds(dash.pid) - dash0) / wall, "calls": len(lat)}
 
 
 def main() -> None:

@@ -55,6 +55,13 @@ def random_dag_specs(n: int, degree: int, seed: int, prefix: str = "j") -> list[
 # ------------------------------------------------------------------ server under client load
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     """`torc-grpc serve` as its own process, for figures measured over gRPC."""
 
@@ -74,9 +81,7 @@ class Server:
         return 0.0
 
     def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.proc.pid)
 
     def close(self) -> None:
         self.stubs.channel.close()
