@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
+from prometheus_client.parser import text_string_to_metric_families
 
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.auth import ClientAuth
@@ -258,6 +260,39 @@ def test_it_acts_with_the_users_token(tmp_path):
         stubs = Stubs.connect(served, auth=ClientAuth(token=bob))
         assert not stubs.workflow.GetWorkflowStatus(wpb.GetWorkflowStatusRequest(workflow_id=theirs)).is_canceled
         stubs.channel.close()
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
+def test_a_closed_page_leaves_no_server_stream(browser, tmp_path):
+    """Each open page holds two server streams (counts, warnings); closing the page,
+    or leaving the workflow, ends both (scraped from the server's own gauge)."""
+    server, port = spawn_server(str(tmp_path / "m.db"), tmp_path / "server.log", "--metrics-port", "0")
+    served = f"127.0.0.1:{port}"
+    try:
+        log = tmp_path / "server.log"
+        metrics = int(wait_until(lambda: re.search(r"metrics on 127.0.0.1:(\d+)", log.read_text()), 30).group(1))
+
+        def open_streams() -> float:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=10).read().decode()
+            return next(s.value for f in text_string_to_metric_families(text) if f.name == "torc_open_streams"
+                        for s in f.samples)
+
+        wf = submit(served, tmp_path, LONG_SPEC)
+        assert open_streams() == 0
+        with dash_process(served, tmp_path) as url:
+            page = browser.new_page()
+            page.goto(url)
+            page.goto(url.split("?")[0] + f"#/workflow/{wf}")
+            page.wait_for_function("document.body.dataset.state === 'running'")
+            wait_until(lambda: open_streams() == 2, 30, what="the page's two streams")
+            page.goto(url.split("?")[0] + "#/")  # leaving the workflow closes its feed
+            wait_until(lambda: open_streams() == 0, 30, what="both streams ended")
+            page.goto(url.split("?")[0] + f"#/workflow/{wf}")
+            wait_until(lambda: open_streams() == 2, 30, what="the streams again")
+            page.close()  # the tab goes away
+            wait_until(lambda: open_streams() == 0, 30, what="both streams ended with the tab")
     finally:
         server.terminate()
         server.wait(60)

@@ -83,8 +83,9 @@ def build_app(stubs: Stubs, key: str, hosts: frozenset[str]) -> Starlette:
 
     async def jobs(request: Request) -> Response:
         q = request.query_params
+        limit = max(1, min(data.PAGE, int(q.get("limit", data.PAGE))))
         return JSONResponse(await call(data.jobs, _id(request, "workflow_id"), data.status_numbers(q.get("status", "")),
-                                       int(q.get("after_id", "0")), min(data.PAGE, int(q.get("limit", data.PAGE)))))
+                                       int(q.get("after_id", "0")), limit))
 
     async def failed(request: Request) -> Response:
         return JSONResponse(await call(data.failed, _id(request, "workflow_id")))

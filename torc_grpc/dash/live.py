@@ -78,22 +78,22 @@ async def feed(stubs: Stubs, workflow_id: int) -> AsyncIterator[str]:
     """Server-sent events: `status` (counts), `events` (warnings and failures), `end`, `error`."""
     statuses = stubs.workflow.WatchWorkflowStatus(
         wpb.WatchWorkflowStatusRequest(workflow_id=workflow_id, min_interval_seconds=PUSH_SECONDS))
-    try:
-        first = await run_in_threadpool(next, statuses)
-    except grpc.RpcError as exc:
-        yield _frame("error", {"message": f"{exc.code().name}: {exc.details()}"})
-        return
-    yield "retry: 3000\n\n" + _frame("status", views.status_record(workflow_id, first))
-    if first.is_complete:
-        statuses.cancel()
-        yield _frame("end", {"state": views.state(first)})
-        return
-    loop, changed = asyncio.get_running_loop(), asyncio.Event()
-    counts = _Reader(statuses, lambda s: s, changed, loop)
-    warnings = _Reader(stubs.event.WatchEvents(epb.WatchEventsRequest(
-        workflow_id=workflow_id, min_severity=c.SEVERITY_WARNING, replay_after=first.last_event_id)),
-        views.event_record, changed, loop)
-    try:
+    warnings = None
+    try:  # whatever ends the feed (the page closing included) ends both server streams
+        try:
+            first = await run_in_threadpool(next, statuses)
+        except grpc.RpcError as exc:
+            yield _frame("error", {"message": f"{exc.code().name}: {exc.details()}"})
+            return
+        yield "retry: 3000\n\n" + _frame("status", views.status_record(workflow_id, first))
+        if first.is_complete:
+            yield _frame("end", {"state": views.state(first)})
+            return
+        loop, changed = asyncio.get_running_loop(), asyncio.Event()
+        counts = _Reader(statuses, lambda s: s, changed, loop)
+        warnings = _Reader(stubs.event.WatchEvents(epb.WatchEventsRequest(
+            workflow_id=workflow_id, min_severity=c.SEVERITY_WARNING, replay_after=first.last_event_id)),
+            views.event_record, changed, loop)
         while True:
             try:
                 await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
@@ -118,5 +118,6 @@ async def feed(stubs: Stubs, workflow_id: int) -> AsyncIterator[str]:
                 yield _frame("error", {"message": failure})
                 return
     finally:
-        counts.close()
-        warnings.close()
+        statuses.cancel()
+        if warnings is not None:
+            warnings.close()
