@@ -20,8 +20,8 @@ def add_parsers(sub, server_arg: Callable[[argparse.ArgumentParser], None]) -> N
     dag = sub.add_parser("dag", help="the dependency graph coloured by status (DOT, SVG or PNG)",
                          description="Draw the workflow's dependency graph, each node coloured by its jobs' "
                          "statuses. Past --max-nodes jobs they are grouped by name pattern (work_1 ... "
-                         "work_999 are work_*) or, when that gives too many groups, by depth, each group "
-                         "with its counts per status. SVG and PNG need Graphviz's `dot`.")
+                         "work_999 are work_*) or, when that gives too many groups or fewer than the depths would, by "
+                         "depth, each group with its counts per status. SVG and PNG need Graphviz's `dot`.")
     server_arg(dag)
     dag.add_argument("workflow", type=int, help="workflow id")
     dag.add_argument("--format", choices=("dot", "svg", "png"), default=None,
@@ -42,7 +42,8 @@ def add_parsers(sub, server_arg: Callable[[argparse.ArgumentParser], None]) -> N
     server_arg(dash)
     dash.add_argument("--port", type=int, default=8090, help="port to serve on, 0 = any free one "
                       "(default: 8090)")
-    dash.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    dash.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; anything else "
+                      "sends the key over plain HTTP: use an SSH tunnel instead)")
     dash.set_defaults(func=_dash, default_log="WARNING")
 
 

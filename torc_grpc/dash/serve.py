@@ -38,6 +38,9 @@ def serve(server: str, auth: Optional[ClientAuth], host: str = "127.0.0.1", port
                       else {f"{shown}:{port}"})
     app = build_app(stubs, key, hosts)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS, lifespan="off")
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        print(f"torc-grpc dash: warning: listening on {host}, not loopback: the key travels over plain HTTP; "
+              "prefer the default and an SSH tunnel (docs/dashboard.md)", file=sys.stderr, flush=True)
     print(f"TORC_DASH_URL=http://{shown}:{port}/?key={key}", flush=True)
     print(f"torc-grpc dash: serving workflows of {server}; open the address above (it carries the key)",
           file=sys.stderr, flush=True)
