@@ -396,3 +396,25 @@ def test_list_workflows_and_delete_cascades(stubs, db_path):
     assert ids[0] not in [r[0] for r in snap["workflow"]]
     assert len(snap["job"]) == 4 * 4
     assert integrity_ok(db_path)
+
+
+def test_an_answer_too_large_for_its_job_ids_still_reaches_the_caller(stubs):
+    """5,000 jobs with 1,000-byte names: the name -> id map alone is ~5 MB, over the
+    answer budget. The workflow is created, and a default client (4 MiB receive
+    limit) still gets its id, told the map was left out (it used to get
+    RESOURCE_EXHAUSTED for a workflow that existed: a retry made a second one)."""
+    jobs = [c.JobSpec(name=f"{'n' * 1000}_{i}", command="true") for i in range(5000)]
+    answer = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(name="big", jobs=jobs)),
+                                           timeout=120)
+    assert answer.job_ids_left_out and not answer.job_ids and answer.workflow.id
+    listed, after = 0, 0
+    while True:
+        page = stubs.job.ListJobs(jpb.ListJobsRequest(workflow_id=answer.workflow.id, after_id=after, limit=1000))
+        listed += len(page.jobs)
+        after = page.next_after_id
+        if not after:
+            break
+    assert listed == 5000
+    small = stubs.workflow.CreateWorkflow(wpb.CreateWorkflowRequest(spec=c.WorkflowSpec(
+        name="small", jobs=[c.JobSpec(name="a", command="true")])))
+    assert not small.job_ids_left_out and list(small.job_ids) == ["a"]

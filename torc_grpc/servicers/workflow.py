@@ -25,7 +25,10 @@ class WorkflowServiceServicer(pb_grpc.WorkflowServiceServicer):
     @translate_errors
     def CreateWorkflow(self, request, context):
         wf, job_ids = self.engine.create_workflow(convert.workflow_spec_from_pb(request.spec))
-        return pb.CreateWorkflowResponse(workflow=convert.workflow_to_pb(wf), job_ids=job_ids)
+        answer = pb.CreateWorkflowResponse(workflow=convert.workflow_to_pb(wf), job_ids=job_ids)
+        if answer.ByteSize() > self.boundary.answer_bytes:  # created: the answer must reach the caller
+            answer = pb.CreateWorkflowResponse(workflow=answer.workflow, job_ids_left_out=True)
+        return answer
 
     @translate_errors
     def AddJobs(self, request_iterator, context):

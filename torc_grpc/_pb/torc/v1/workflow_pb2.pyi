@@ -26,7 +26,7 @@ class CreateWorkflowRequest(_message.Message):
     def __init__(self, spec: _Optional[_Union[_common_pb2.WorkflowSpec, _Mapping]] = ...) -> None: ...
 
 class CreateWorkflowResponse(_message.Message):
-    __slots__ = ("workflow", "job_ids")
+    __slots__ = ("workflow", "job_ids", "job_ids_left_out")
     class JobIdsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -36,9 +36,11 @@ class CreateWorkflowResponse(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     WORKFLOW_FIELD_NUMBER: _ClassVar[int]
     JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_LEFT_OUT_FIELD_NUMBER: _ClassVar[int]
     workflow: _common_pb2.Workflow
     job_ids: _containers.ScalarMap[str, int]
-    def __init__(self, workflow: _Optional[_Union[_common_pb2.Workflow, _Mapping]] = ..., job_ids: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    job_ids_left_out: bool
+    def __init__(self, workflow: _Optional[_Union[_common_pb2.Workflow, _Mapping]] = ..., job_ids: _Optional[_Mapping[str, int]] = ..., job_ids_left_out: _Optional[bool] = ...) -> None: ...
 
 class AddJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "jobs", "resource_requirements", "files", "user_data", "failure_handlers")
