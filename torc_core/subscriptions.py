@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 CHUNK = 4096
 #: How long a serving thread blocks per wait; a wake-up costs nothing else.
 WAIT_SECONDS = 60.0
+#: WatchWorkflowStatus: least and default seconds between two answers, and the most.
+STATUS_INTERVALS = (0.05, 0.25, 60.0)
 
 
 class End(enum.Enum):

@@ -8,12 +8,11 @@ import os
 import sys
 from typing import Callable
 
-from . import commands, dot
+from . import commands, dot, views
 from ._pb import workflow_pb2 as wpb
 from .cli_security import client_auth
 
-_GROUPINGS = {"auto": wpb.GRAPH_GROUPING_AUTO, "jobs": wpb.GRAPH_GROUPING_JOBS,
-              "name": wpb.GRAPH_GROUPING_NAME, "depth": wpb.GRAPH_GROUPING_DEPTH}
+_GROUPINGS = {name: number for number, name in views.GROUPING_NAMES.items()}
 
 
 def add_parsers(sub, server_arg: Callable[[argparse.ArgumentParser], None]) -> None:

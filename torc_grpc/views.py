@@ -10,9 +10,12 @@ import json
 from typing import Any, Mapping
 
 from ._pb import common_pb2 as c
+from ._pb import workflow_pb2 as wpb
 
 #: JobStatus number -> its name in lower case ("completed").
 STATUS_NAMES = {v: k.removeprefix("JOB_STATUS_").lower() for k, v in c.JobStatus.items()}
+#: GraphGrouping number -> its name ("name", "depth"): the dag command's words and the dashboard's.
+GROUPING_NAMES = {v: k.removeprefix("GRAPH_GROUPING_").lower() for k, v in wpb.GraphGrouping.items()}
 #: Statuses after which a job no longer runs in this run.
 DONE = ("completed", "failed", "canceled", "terminated", "disabled")
 #: Status name -> its colour in pictures (`dag`, the dashboard): one palette.

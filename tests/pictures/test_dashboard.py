@@ -235,6 +235,15 @@ def test_the_key_keeps_others_out(served, dash, tmp_path):
     assert http_status(base + f"api/workflows/{wf}/cancel", {**cookie, "x-torc-dash": "1"}, data=b"")[0] == 200
     assert http_status(base + "api/workflows/999/jobs", cookie)[0] == 404
     assert http_status(base + f"api/workflows/{wf}/jobs?status=nonsense", cookie)[0] == 400
+    # Careless or hostile queries: a clear 4xx each, never a 500, and the dashboard lives on.
+    for query in (f"api/workflows/{wf}/jobs?after_id=99999999999999999999999", f"api/workflows/{wf}/jobs?after_id=-3",
+                  f"api/workflows/{wf}/jobs?limit=abc", f"api/workflows/{wf}/jobs?status=failed%00",
+                  f"api/workflows/{wf}/graph?max_nodes=10001", f"api/workflows/{wf}/graph?max_nodes=nan",
+                  "api/workflows/0", "api/workflows/4611686018427387904", "api/jobs/0/stderr"):
+        assert http_status(base + query, cookie)[0] in (400, 404), query
+    page = json.loads(http_status(base + f"api/workflows/{wf}/jobs?limit=0", cookie)[1])  # kept to 1..20
+    assert len(page["jobs"]) == 1 and page["next_after_id"]
+    assert http_status(base + "api/workflows", cookie)[0] == 200
 
 
 def test_it_acts_with_the_users_token(tmp_path):

@@ -11,13 +11,11 @@ from .. import store
 from ..errors import InvalidArgument
 from ..models import Event, Severity, WorkflowStatus
 from ..notifier import End, EventSubscription, ReadySubscription, Shape
-from ..subscriptions import WAIT_SECONDS
+from ..subscriptions import STATUS_INTERVALS, WAIT_SECONDS
 from .core import EngineCore
 
 #: Stored events read per page while replaying.
 _REPLAY_PAGE = 1000
-#: WatchWorkflowStatus: least and default seconds between two answers, and the most.
-STATUS_INTERVALS = (0.05, 0.25, 60.0)
 
 
 class Streams:

@@ -46,7 +46,7 @@ def workflow(stubs: Stubs, workflow_id: int) -> dict:
 def graph(stubs: Stubs, workflow_id: int, max_nodes: int = 0) -> dict:
     g = stubs.workflow.GetWorkflowGraph(wpb.GetWorkflowGraphRequest(workflow_id=workflow_id, max_nodes=max_nodes),
                                         timeout=120)
-    return {"grouping": wpb.GraphGrouping.Name(g.grouping).removeprefix("GRAPH_GROUPING_").lower(),
+    return {"grouping": views.GROUPING_NAMES.get(g.grouping, str(g.grouping)),
             "num_jobs": g.num_jobs, "num_edges": g.num_edges,
             "nodes": [{"id": n.id, "label": n.label, "depth": n.depth, "num_jobs": n.num_jobs,
                        "job_id": n.job_id or None,
