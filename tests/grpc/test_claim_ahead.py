@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import threading
 
 import grpc
 import pytest
 
+from torc_core.resources import Capacity
 from torc_grpc._pb import common_pb2 as c
 from torc_grpc._pb import event_pb2 as epb
 from torc_grpc._pb import job_pb2 as jpb
@@ -22,10 +22,10 @@ from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.testing import local_server, spawn_worker, wait_until
 from torc_grpc.worker.ahead import HORIZON_SECONDS, RECENT, ClaimAhead
 from torc_grpc.worker.config import WorkerConfig, WorkerSummary
+from torc_grpc.worker.inbox import Inbox
 from torc_grpc.worker.node import NodeSession
 from torc_grpc.worker.processes import Finished, Processes
 from torc_grpc.worker.reports import Reports
-from torc_core.resources import Capacity
 
 S = c.JobStatus
 NODE = c.Resources(num_cpus=2, memory_bytes=2**30, num_nodes=1)
@@ -181,7 +181,7 @@ def test_a_job_taken_away_before_its_start_was_told_is_stopped_and_not_reported(
         config = WorkerConfig(target=f"127.0.0.1:{running.port}", workflow_id=wf, num_cpus=2,
                               output_dir=str(tmp_path / "out"))
         os.makedirs(config.output_dir)
-        inbox: queue.SimpleQueue = queue.SimpleQueue()
+        inbox = Inbox()
         processes = Processes(config, inbox)
         session = NodeSession(config, grpc.insecure_channel(config.target), threading.Event())
         session.node = node

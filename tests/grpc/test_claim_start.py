@@ -5,8 +5,8 @@ CompleteJobs; and the worker's children (posix_spawn, one reaper)."""
 from __future__ import annotations
 
 import os
-import queue
 import signal
+import threading
 
 import grpc
 import pytest
@@ -18,6 +18,7 @@ from torc_grpc._pb import worker_pb2 as kpb
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.testing import local_server
 from torc_grpc.worker.children import Reaper, spawn_shell
+from torc_grpc.worker.inbox import Inbox
 
 S = c.JobStatus
 BIG = c.Resources(num_cpus=2, memory_bytes=2**30, num_nodes=1)
@@ -96,12 +97,13 @@ def test_start_needs_a_node_and_completions_are_bounded(db_path):
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "CompleteJobs" in err.value.details()
 
 
-def test_children_are_reaped_by_one_thread_with_their_codes_and_no_inherited_fds(tmp_path):
-    ended: "queue.SimpleQueue" = queue.SimpleQueue()
+def test_children_are_reaped_by_the_inbox_reader_with_their_codes_and_no_inherited_fds(tmp_path):
+    ended = Inbox()
     kids = {}
     inherited = os.open(os.devnull, os.O_RDONLY)
     os.set_inheritable(inherited, True)  # as a descriptor from the worker's own parent would be
-    reaper = Reaper(ended.put)
+    reaper = Reaper(ended.put, ended)
+    threads = threading.active_count()
     for k, command in enumerate(["exit 3", "true", "kill -9 $$", "exec ls /proc/self/fd",
                                  "sleep 0.2; exit 7"] * 4):
         child = spawn_shell(command, dict(os.environ), str(tmp_path / f"{k}.o"), str(tmp_path / f"{k}.e"))
@@ -111,6 +113,8 @@ def test_children_are_reaped_by_one_thread_with_their_codes_and_no_inherited_fds
     for _ in kids:
         child = ended.get(timeout=30)
         codes[child.pid] = child.returncode
+    assert threading.active_count() == threads  # reaped on this thread: none started per child
+    assert os.listdir("/proc/self/fd") and not ended._ready  # every pidfd closed and unwatched
     want = {"exit 3": 3, "true": 0, "kill -9 $$": -signal.SIGKILL, "sleep 0.2; exit 7": 7}
     for pid, (child, command) in kids.items():
         assert codes[pid] == want.get(command, 0) and child.wait(0) == codes[pid], command

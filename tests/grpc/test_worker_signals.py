@@ -4,7 +4,6 @@ preemption send, and jobs that would once have killed it."""
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from torc_grpc._pb import worker_pb2 as kpb
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.testing import local_server, spawn_worker, status_of, wait_until
 from torc_grpc.worker import WorkerConfig
+from torc_grpc.worker.inbox import Inbox
 from torc_grpc.worker.processes import CANNOT_START, Finished, Processes
 
 S = c.JobStatus
@@ -107,7 +107,7 @@ def test_a_job_the_worker_cannot_start_fails_and_the_worker_goes_on(tmp_path, db
 
 
 def test_bad_env_nul_bytes_and_a_missing_output_dir_never_raise(tmp_path):
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    inbox = Inbox()
     config = WorkerConfig(target="", workflow_id=1, output_dir=str(tmp_path), end_time=0.0)
     processes = Processes(config, inbox)
     cases = {

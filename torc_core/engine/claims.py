@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from .. import store
@@ -229,12 +229,9 @@ class Claims:
         core = self._core
         ids = state.graph.ids_at(picked)
         try:
-            rows = store.jobs_by_ids(core.writer, ids)
-            paths = store.output_paths(core.writer, ids)
             now_status = JobStatus.RUNNING if spec.start else JobStatus.PENDING
-            jobs = [replace(rows[j], status=now_status if k < now else JobStatus.PENDING,
-                            compute_node_id=node or 0, output_file_paths=tuple(paths.get(j, ())))
-                    for k, j in enumerate(ids)]  # claim order
+            statuses = [now_status] * now + [JobStatus.PENDING] * (len(ids) - now)
+            jobs = store.claimed_jobs(core.writer, ids, statuses, node or 0)  # claim order
             if answer_fits is not None and len(jobs) > 1:
                 keep = max(1, min(len(jobs), answer_fits(jobs)))
                 if keep < len(jobs):  # the rest stays ready: never claim what cannot be sent

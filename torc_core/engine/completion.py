@@ -123,8 +123,9 @@ class Completer:
         if completions and req.compute_node_id <= 0:
             raise InvalidArgument("completions with a claim need the compute_node_id that ran them")
         not_started = claims.start_claimed(req.workflow_id, req.compute_node_id, req.started)
-        fenced = [replace(c, workflow_id=req.workflow_id, compute_node_id=req.compute_node_id)
-                  for c in completions]
+        wf, node = req.workflow_id, req.compute_node_id
+        fenced = [c if c.workflow_id == wf and c.compute_node_id == node  # fenced by the caller already
+                  else replace(c, workflow_id=wf, compute_node_id=node) for c in completions]
         done = self.group_commit(fenced) if fenced else CompletionOutcome()
         return Cycle(done, claims.claim_jobs(req, answer_fits, cancel), not_started)
 

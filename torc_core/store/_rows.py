@@ -96,8 +96,11 @@ CROSS JOIN workflow w ON w.id = j.workflow_id
 """
 
 
-def job_from_row(row: tuple) -> Job:
-    """A JOB_SELECT row as a Job; the job's env is merged over the workflow's."""
+def job_from_row(row: tuple, status: Optional[JobStatus] = None, compute_node_id: Optional[int] = None,
+                 output_file_paths: tuple[str, ...] = ()) -> Job:
+    """A JOB_SELECT row as a Job; the job's env is merged over the workflow's.
+    status and compute_node_id, when given, stand for the row's (a claim's
+    answer, written in the same transaction)."""
     env = loads(row[24])
     env.update(loads(row[19]))
     return Job(
@@ -105,7 +108,7 @@ def job_from_row(row: tuple) -> Job:
         workflow_id=row[1],
         name=row[2],
         command=row[3],
-        status=JobStatus(row[4]),
+        status=JobStatus(row[4]) if status is None else status,
         attempt_id=row[5],
         resource_requirements=ResourceRequirements(
             id=row[6],
@@ -126,7 +129,8 @@ def job_from_row(row: tuple) -> Job:
         scheduler_id=row[20],
         invocation_script=row[21],
         failure_handler_id=row[22] or 0,
-        compute_node_id=row[23] or 0,
+        compute_node_id=(row[23] or 0) if compute_node_id is None else compute_node_id,
+        output_file_paths=output_file_paths,
     )
 
 

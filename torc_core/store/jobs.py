@@ -161,6 +161,19 @@ def job_state(conn: apsw.Connection, job_id: int) -> Optional[JobState]:
     return JobState._make(row) if row else None
 
 
+def claimed_jobs(conn: apsw.Connection, job_ids: Sequence[int], statuses: Sequence[JobStatus],
+                 node: int) -> list[Job]:
+    """The jobs of a claim as its answer shows them, in `job_ids` order: each
+    with its status from `statuses`, held by `node`, with its output paths
+    (read before the claim's own writes, in the same transaction)."""
+    rows: dict[int, tuple] = {}
+    for chunk in chunks(list(job_ids)):
+        for row in conn.execute(JOBS_BY_IDS.format(placeholders(len(chunk))), tuple(chunk)):
+            rows[row[0]] = row
+    paths = output_paths(conn, job_ids)
+    return [job_from_row(rows[j], status, node, tuple(paths.get(j, ()))) for j, status in zip(job_ids, statuses)]
+
+
 def output_paths(conn: apsw.Connection, job_ids: Sequence[int]) -> dict[int, list[str]]:
     """Output file paths of the given jobs (jobs without outputs are absent)."""
     out: dict[int, list[str]] = {}

@@ -6,7 +6,7 @@ and raise InvalidArgument, so bad input never becomes INTERNAL.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
 from torc_core.errors import InvalidArgument
 from torc_core.models import (
@@ -341,7 +341,9 @@ def compute_node_spec_from_pb(pb) -> ComputeNodeSpec:
     )
 
 
-def completion_from_pb(pb) -> Completion:
+def completion_from_pb(pb, workflow_id: int = 0, compute_node_id: Optional[int] = None) -> Completion:
+    """With workflow_id and compute_node_id: as fenced to a claim's (ClaimJobs'
+    completions; the engine fences what comes otherwise, at a cost a completion)."""
     r = pb.result
     return Completion(
         job_id=pb.job_id,
@@ -349,7 +351,7 @@ def completion_from_pb(pb) -> Completion:
         run_id=pb.run_id,
         return_code=r.return_code,
         exec_time_seconds=r.exec_time_seconds,
-        compute_node_id=r.compute_node_id,
+        compute_node_id=r.compute_node_id if compute_node_id is None else compute_node_id,
         attempt_id=r.attempt_id,
         completion_time=r.completion_time,
         peak_memory_bytes=r.peak_memory_bytes,
@@ -358,6 +360,7 @@ def completion_from_pb(pb) -> Completion:
         avg_cpu_percent=r.avg_cpu_percent,
         error=r.error,
         samples=tuple((s.seconds, s.cpu_percent, s.memory_bytes) for s in r.samples),
+        workflow_id=workflow_id,
     )
 
 

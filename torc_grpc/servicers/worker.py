@@ -41,7 +41,7 @@ class WorkerServiceServicer(pb_grpc.WorkerServiceServicer):
                 req = dataclasses.replace(req, wait_seconds=max(0.0, min(req.wait_seconds, left - 0.05)))
         if not request.completions and not request.started:
             return convert.claim_outcome_to_pb(self.engine.claim_jobs(req, budget, cancel), budget)
-        items = [convert.completion_from_pb(c) for c in request.completions]
+        items = [convert.completion_from_pb(c, req.workflow_id, req.compute_node_id) for c in request.completions]
         cycle = self.engine.complete_and_claim(req, items, budget, cancel)
         answer = convert.claim_outcome_to_pb(cycle.claimed, budget)
         answer.completed.extend(convert.completion_outcomes_to_pb(items, cycle.completed).results)

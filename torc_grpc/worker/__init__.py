@@ -9,7 +9,8 @@ runs them, reports back.
     loop.py       Worker: the loop that ties them together (claims in flight)
     ahead.py      claim-ahead for short jobs
     reports.py    what the next claim tells: starts and completions
-    children.py   posix_spawn and one pidfd reaper
+    children.py   posix_spawn, and reaping through pidfds
+    inbox.py      the loop's one place to wait: messages and children's pidfds
     monitor.py    the resource monitor (psutil), torc's resource_monitor
     actions.py    run_commands actions
     signals.py    SIGTERM/SIGINT: stop cleanly

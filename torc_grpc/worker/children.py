@@ -1,15 +1,17 @@
 """Job processes without subprocess.Popen: posix_spawn of `/bin/sh -c` in a
 session of its own (half the parent's CPU of Popen: 79 vs 173 us measured),
-and one reaper thread that waits on every child's pidfd (no thread per job).
+reaped through their pidfds by the worker loop's own thread (inbox.py).
 Where pidfd_open is missing (Linux < 5.3), a thread per child waits instead."""
 
 from __future__ import annotations
 
 import logging
 import os
-import select
 import threading
-from typing import Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Mapping, Optional
+
+if TYPE_CHECKING:
+    from .inbox import Inbox
 
 log = logging.getLogger("torc_grpc.worker")
 
@@ -72,36 +74,37 @@ def spawn_shell(command: str, env: Mapping[str, str], stdout_path: str, stderr_p
 
 
 class Reaper:
-    """Reaps children as they end and calls `on_exit(child)` (on its thread)."""
+    """Reaps children as they end and calls `on_exit(child)`.
 
-    def __init__(self, on_exit: Callable[[Child], None]) -> None:
+    With an inbox, each child's pidfd waits in the inbox's poll and is reaped
+    on the inbox's reading thread (the worker's loop), with no thread between
+    a child's end and the loop. Without one, or where pidfd_open is missing
+    (Linux < 5.3, some containers), a thread per child waits and calls
+    on_exit on that thread.
+    """
+
+    def __init__(self, on_exit: Callable[[Child], None], inbox: Optional["Inbox"] = None) -> None:
         self._on_exit = on_exit
-        self._lock = threading.Lock()
-        self._children: dict[int, Child] = {}  # pidfd -> child
-        self._poll = select.poll()
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        self._poll.register(self._wake_r, select.POLLIN)
-        self._pidfd = hasattr(os, "pidfd_open")
-        self._thread: Optional[threading.Thread] = None
+        self._inbox = inbox
+        self._pidfd = inbox is not None and hasattr(os, "pidfd_open")
         no_inherited_fds()
 
     def watch(self, child: Child) -> None:
-        if not self._pidfd:
-            threading.Thread(target=self._wait_one, args=(child,), daemon=True).start()
-            return
-        try:
-            fd = os.pidfd_open(child.pid)
-        except OSError:  # e.g. a kernel without pidfds in a container
-            self._pidfd = False
-            threading.Thread(target=self._wait_one, args=(child,), daemon=True).start()
-            return
-        with self._lock:
-            self._children[fd] = child
-            self._poll.register(fd, select.POLLIN)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True, name="torc-worker-reaper")
-                self._thread.start()
-        os.write(self._wake_w, b"x")
+        if self._pidfd:
+            try:
+                fd = os.pidfd_open(child.pid)
+            except OSError:  # e.g. a kernel without pidfds in a container
+                self._pidfd = False
+            else:
+                self._inbox.watch_fd(fd, lambda: self._ended(fd, child))
+                return
+        threading.Thread(target=self._wait_one, args=(child,), daemon=True).start()
+
+    def _ended(self, fd: int, child: Child) -> None:
+        self._inbox.unwatch_fd(fd)
+        os.close(fd)
+        _, status = os.waitpid(child.pid, 0)
+        self._done(child, status)
 
     def _wait_one(self, child: Child) -> None:
         _, status = os.waitpid(child.pid, 0)
@@ -110,20 +113,3 @@ class Reaper:
     def _done(self, child: Child, status: int) -> None:
         child._reaped(os.waitstatus_to_exitcode(status))
         self._on_exit(child)
-
-    def _run(self) -> None:
-        while True:
-            for fd, _events in self._poll.poll():
-                if fd == self._wake_r:
-                    try:
-                        os.read(self._wake_r, 4096)
-                    except BlockingIOError:
-                        pass
-                    continue
-                with self._lock:
-                    child = self._children.pop(fd, None)
-                    self._poll.unregister(fd)
-                os.close(fd)
-                if child is not None:
-                    _, status = os.waitpid(child.pid, 0)
-                    self._done(child, status)

@@ -29,12 +29,13 @@ from torc_core.resources import Capacity
 from .._pb import common_pb2, worker_pb2
 from ..auth.credentials import open_channel
 from ..client import Backoff, watch_ready_jobs
-from .config import StopReason, WorkerConfig, WorkerSummary
 from .actions import ActionRunner, run_before_exit
 from .ahead import ClaimAhead
-from .reports import Reports
+from .config import StopReason, WorkerConfig, WorkerSummary
+from .inbox import Inbox
 from .node import RETRY_CODES, NodeSession, lease_lost
 from .processes import Finished, Message, News, Processes, Stop
+from .reports import Reports
 
 log = logging.getLogger("torc_grpc.worker")
 
@@ -73,7 +74,7 @@ class Worker:
         self.channel = channel or open_channel(config.target, config.auth)
         self.summary = WorkerSummary()
         self._stop = threading.Event()
-        self._inbox: "queue.SimpleQueue[Message]" = queue.SimpleQueue()
+        self._inbox = Inbox()
         #: (when, Finished) of jobs killed by a signal, held back in release mode.
         self._held: list[tuple[float, Finished]] = []
         self.session = NodeSession(config, self.channel, self._stop)
@@ -369,11 +370,7 @@ class Worker:
                 items.append(item)
 
     def _wait(self, timeout: float) -> None:
-        try:
-            item = self._inbox.get(timeout=timeout)
-        except queue.Empty:
-            return
-        self._inbox.put(item)  # handled by the loop
+        self._inbox.wait(timeout)  # what arrives is handled by the loop
 
     def _due_held(self) -> list:
         """Jobs killed by a signal, held SIGNAL_HOLD_SECONDS (release mode), now reported."""

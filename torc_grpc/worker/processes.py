@@ -1,6 +1,7 @@
 """Running jobs: spawn each as a shell process in its own session with torc's
 environment and per-attempt output files (children.py: posix_spawn, one
-reaper thread), signal it, and check what it declared it would write."""
+reaped by the loop's own thread through the inbox), signal it, and check
+what it declared it would write."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from torc_core.resources import Capacity
 
 from .._pb import common_pb2
 from .children import Child, Reaper, spawn_shell
-from .monitor import Monitor
 from .config import StopReason, WorkerConfig
+from .inbox import Inbox
+from .monitor import Monitor
 
 log = logging.getLogger("torc_grpc.worker")
 
@@ -82,7 +84,7 @@ def job_need(job: common_pb2.Job) -> Capacity:
 class Processes:
     """The jobs this worker runs; their ends arrive in `inbox` as Finished."""
 
-    def __init__(self, config: WorkerConfig, inbox: "queue.SimpleQueue[Message]") -> None:
+    def __init__(self, config: WorkerConfig, inbox: Optional[Inbox]) -> None:
         self.config = config
         self.inbox = inbox
         #: job id -> the running process.
@@ -91,9 +93,9 @@ class Processes:
         self.terminating: set[int] = set()
         #: Jobs killed because the server took them away: not reported.
         self.abandoned: set[int] = set()
-        #: pid -> job id of the running children (the reaper's thread reads it).
+        #: pid -> job id of the running children.
         self._jobs_of: dict[int, int] = {}
-        self._reaper = Reaper(self._exited)
+        self._reaper = Reaper(self._exited, inbox)
         #: Samples the running jobs' process trees (configured at registration).
         self.monitor = Monitor()
         #: This process's environment, copied once (each job adds its own on top).
@@ -156,7 +158,7 @@ class Processes:
         self.inbox.put(Finished(job.id, CANNOT_START, reason))
 
     def _exited(self, child: Child) -> None:
-        """The reaper's thread: a child ended."""
+        """A child ended (called on the inbox's reading thread)."""
         self.inbox.put(Finished(self._jobs_of.pop(child.pid), child.returncode))
 
     @staticmethod
@@ -176,22 +178,23 @@ class Processes:
                 continue  # never started: reported with its error
             self.terminating.add(job_id)
             self.signal(r.proc, signal.SIGTERM if r.job.supports_termination else signal.SIGKILL)
-        end = time.monotonic() + grace
-        for r in list(self.running.values()):
-            if r.proc is None:
-                continue
-            if r.proc.wait(max(0.0, end - time.monotonic())) is None:
-                self.signal(r.proc, signal.SIGKILL)  # a straggler
         done: list[Finished] = []
-        deadline = time.monotonic() + 30
+        self._collect(done, time.monotonic() + grace)
+        for r in self.running.values():
+            if r.proc is not None and r.proc.returncode is None:
+                self.signal(r.proc, signal.SIGKILL)  # a straggler
+        self._collect(done, time.monotonic() + 30)
+        return done
+
+    def _collect(self, done: list[Finished], deadline: float) -> None:
+        """Ends from the inbox into `done` until every running job has one or the deadline."""
         while len(done) < len(self.running) and time.monotonic() < deadline:
             try:
                 item = self.inbox.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
-                break
+                return
             if isinstance(item, Finished):
                 done.append(item)
-        return done
 
     def abandon(self, job_id: int) -> None:
         """The server no longer gives this job to the node: kill it, never report it."""
