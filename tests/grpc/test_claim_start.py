@@ -5,6 +5,7 @@ CompleteJobs; and the worker's children (posix_spawn, one reaper)."""
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import threading
 
@@ -125,3 +126,21 @@ def test_children_are_reaped_by_the_inbox_reader_with_their_codes_and_no_inherit
         spawn_shell("true", dict(os.environ), str(tmp_path / "no" / "such.o"), str(tmp_path / "e"))
     with pytest.raises(ValueError):
         spawn_shell("true\x00", dict(os.environ), str(tmp_path / "n.o"), str(tmp_path / "n.e"))
+
+
+def test_the_inbox_wakes_for_other_threads_and_for_children_and_times_out(tmp_path):
+    inbox = Inbox()
+    with pytest.raises(queue.Empty):
+        inbox.get(timeout=0.05)
+    assert inbox.wait(0) is False
+    threading.Timer(0.05, inbox.put, args=("from another thread",)).start()
+    assert inbox.get(timeout=30) == "from another thread"  # woken by the put, not by the timeout
+    reaper = Reaper(inbox.put, inbox)
+    child = spawn_shell("exit 5", dict(os.environ), str(tmp_path / "c.o"), str(tmp_path / "c.e"))
+    reaper.watch(child)
+    for k in range(70_000):  # more wake bytes than the pipe holds: put never blocks
+        inbox.put(k)
+    got = [inbox.get(timeout=30) for _ in range(70_001)]
+    assert got[-1] is child or child in got, "the child's end arrives among the messages"
+    assert [g for g in got if g is not child] == list(range(70_000)) and child.returncode == 5
+    assert inbox.wait(0.01) is False and not inbox._ready
