@@ -50,6 +50,24 @@ def _busy_answer(job, micros: float):
     return complete_job
 
 
+def _durable_floor(engine, job, rows: int):
+    """A CompleteJob that only takes the write lock and commits a transaction
+    of `rows` event inserts (0: an empty one): the floor of any completion
+    that is durable before it answers, one transaction a call."""
+    core = engine._completer._core  # noqa: SLF001 (a calibration case, not an API)
+
+    def complete_job(_completion):
+        with core.write_lock:
+            conn = core.writer
+            conn.execute("BEGIN IMMEDIATE")
+            for _ in range(rows):
+                conn.execute("INSERT INTO event (workflow_id, timestamp_ms, event_type, severity, data) "
+                             "VALUES (?, 0, 'bench_floor', 0, '{}')", (job.workflow_id,))
+            conn.execute("COMMIT")
+        return job
+    return complete_job
+
+
 def f1_anatomy(tmp: str, size: dict) -> Figure:
     """Why CompleteJob sits where it does against Ping: the same client load
     against handlers of known cost in one in-process server (this process
@@ -71,6 +89,9 @@ def f1_anatomy(tmp: str, size: dict) -> Figure:
                                           lambda _c: sample_job),
                  ("CompleteJob burning 70 us of Python", "complete", _busy_answer(sample_job, 70)),
                  ("CompleteJob burning 150 us of Python", "complete", _busy_answer(sample_job, 150)),
+                 ("CompleteJob committing an empty transaction a call", "complete",
+                  _durable_floor(engine, sample_job, 0)),
+                 ("CompleteJob committing one event row a call", "complete", _durable_floor(engine, sample_job, 1)),
                  ("CompleteJob (the real one)", "complete", real)]
         rows = []
         for name, kind, handler in cases:
