@@ -68,6 +68,34 @@ def _durable_floor(engine, job, rows: int):
     return complete_job
 
 
+def _statements_only(engine, job, run: int):
+    """A CompleteJob that runs the real completion's statements (job state,
+    result, event, status; the answer's job row) with fixed values and no
+    logic, in one transaction a call: what SQLite and apsw cost by themselves."""
+    from torc_core.store.events import INSERT_EVENT  # noqa: PLC0415
+    from torc_core.store.job_status import COMPLETE_JOB  # noqa: PLC0415
+    from torc_core.store.jobs import JOB_STATE, JOBS_BY_IDS  # noqa: PLC0415
+    from torc_core.store.results import INSERT_RESULT  # noqa: PLC0415
+
+    core = engine._completer._core  # noqa: SLF001 (a calibration case, not an API)
+    answer_row = JOBS_BY_IDS.format("?")
+
+    def complete_job(completion):
+        with core.write_lock:
+            conn = core.writer
+            conn.execute("BEGIN IMMEDIATE")
+            state = conn.execute(JOB_STATE, (completion.job_id,)).fetchall()[0]
+            conn.execute(INSERT_RESULT, (state[1], completion.job_id, run, state[3], 0, 0, 0.0,
+                                         "2026-12-01T00:00:00.000Z", c.JOB_STATUS_COMPLETED, 0, 0, 0.0, 0.0, "", "[]"))
+            conn.execute(INSERT_EVENT, (state[1], 0, "job_completed", 1,
+                                        '{"job_id":1,"job_name":"j1","return_code":0,"status":3}'))
+            conn.execute(COMPLETE_JOB, (c.JOB_STATUS_COMPLETED, 1, completion.job_id))
+            conn.execute(answer_row, (completion.job_id,)).fetchall()
+            conn.execute("COMMIT")
+        return job
+    return complete_job
+
+
 def f1_anatomy(tmp: str, size: dict) -> Figure:
     """Why CompleteJob sits where it does against Ping: the same client load
     against handlers of known cost in one in-process server (this process
@@ -92,12 +120,16 @@ def f1_anatomy(tmp: str, size: dict) -> Figure:
                  ("CompleteJob committing an empty transaction a call", "complete",
                   _durable_floor(engine, sample_job, 0)),
                  ("CompleteJob committing one event row a call", "complete", _durable_floor(engine, sample_job, 1)),
+                 ("CompleteJob's statements alone, one transaction a call", "statements",
+                  _statements_only(engine, sample_job, run)),
                  ("CompleteJob (the real one)", "complete", real)]
         rows = []
         for name, kind, handler in cases:
             engine.complete_job = handler or real
             before, cpu0 = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
-            per_s, _ = client_load(target, kind, run, ids if handler is real else ids[:1] * 100_000, procs, threads,
+            # The real one completes jobs from the front, the statements alone from the back half.
+            mine = ids if handler is real else ids[len(ids) // 2:] if kind == "statements" else ids[:1] * 100_000
+            per_s, _ = client_load(target, "ping" if kind == "ping" else "complete", run, mine, procs, threads,
                                    seconds)
             after, cpu1 = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
             calls = per_s * seconds
