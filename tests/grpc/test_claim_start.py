@@ -144,3 +144,15 @@ def test_the_inbox_wakes_for_other_threads_and_for_children_and_times_out(tmp_pa
     assert got[-1] is child or child in got, "the child's end arrives among the messages"
     assert [g for g in got if g is not child] == list(range(70_000)) and child.returncode == 5
     assert inbox.wait(0.01) is False and not inbox._ready
+
+
+def test_without_an_inbox_each_child_is_reaped_by_a_thread_of_its_own(tmp_path):
+    # The path where pidfd_open is missing (Linux < 5.3, some containers).
+    ended: "queue.SimpleQueue" = queue.SimpleQueue()
+    reaper = Reaper(ended.put)
+    kids = [spawn_shell(f"exit {k}", dict(os.environ), str(tmp_path / f"{k}.o"), str(tmp_path / f"{k}.e"))
+            for k in range(4)]
+    for child in kids:
+        reaper.watch(child)
+    codes = {ended.get(timeout=30).pid for _ in kids}
+    assert codes == {c.pid for c in kids} and [c.wait(10) for c in kids] == [0, 1, 2, 3]
