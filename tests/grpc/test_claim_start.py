@@ -156,3 +156,12 @@ def test_without_an_inbox_each_child_is_reaped_by_a_thread_of_its_own(tmp_path):
         reaper.watch(child)
     codes = {ended.get(timeout=30).pid for _ in kids}
     assert codes == {c.pid for c in kids} and [c.wait(10) for c in kids] == [0, 1, 2, 3]
+
+
+def test_a_child_reaped_elsewhere_never_stops_the_reader(tmp_path):
+    inbox = Inbox()
+    reaper = Reaper(inbox.put, inbox)
+    child = spawn_shell("exit 3", dict(os.environ), str(tmp_path / "x.o"), str(tmp_path / "x.e"))
+    reaper.watch(child)
+    os.waitpid(child.pid, 0)  # someone else got its status first (as with SIGCHLD ignored)
+    assert inbox.get(timeout=30) is child and child.returncode == 0 and not inbox._ready

@@ -103,13 +103,17 @@ class Reaper:
     def _ended(self, fd: int, child: Child) -> None:
         self._inbox.unwatch_fd(fd)
         os.close(fd)
-        _, status = os.waitpid(child.pid, 0)
-        self._done(child, status)
+        self._reap(child)
 
     def _wait_one(self, child: Child) -> None:
-        _, status = os.waitpid(child.pid, 0)
-        self._done(child, status)
+        self._reap(child)
 
-    def _done(self, child: Child, status: int) -> None:
-        child._reaped(os.waitstatus_to_exitcode(status))
+    def _reap(self, child: Child) -> None:
+        try:
+            _, status = os.waitpid(child.pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): Popen's convention, 0
+            log.warning("job process %d was reaped elsewhere; its exit status is lost (reported 0)", child.pid)
+            code = 0
+        child._reaped(code)
         self._on_exit(child)
