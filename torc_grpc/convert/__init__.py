@@ -1,6 +1,7 @@
 """The only proto <-> model functions; servicers and the client both use them.
 
-    records.py  models <-> messages (specs, jobs, results, events, statuses)
+    records.py  models <-> messages (specs in, jobs, results, events, statuses)
+    spec_messages.py  specs -> messages (what clients send)
     access.py   access groups and worker tokens
     answers.py  claim and completion outcomes, the version, and answers kept
                 within the size budget (list pages, claims)
@@ -26,26 +27,28 @@ from .records import (
     compute_node_to_pb,
     event_to_pb,
     failure_handler_spec_from_pb,
-    failure_handler_spec_to_pb,
     initialize_outcome_to_pb,
     job_batch_from_pb,
     job_spec_from_pb,
-    job_spec_to_pb,
     job_status_from_pb,
     job_to_pb,
-    resource_requirements_spec_from_pb,
-    resource_requirements_spec_to_pb,
-    resource_requirements_to_pb,
     resource_monitor_to_pb,
+    resource_requirements_spec_from_pb,
+    resource_requirements_to_pb,
     resources_from_pb,
     result_to_pb,
     severity_from_pb,
     start_outcome_to_pb,
     statuses_from_pb,
     workflow_spec_from_pb,
-    workflow_spec_to_pb,
     workflow_status_to_pb,
     workflow_to_pb,
+)
+from .spec_messages import (
+    failure_handler_spec_to_pb,
+    job_spec_to_pb,
+    resource_requirements_spec_to_pb,
+    workflow_spec_to_pb,
 )
 
 __all__ = [
