@@ -54,6 +54,8 @@ def _durable_floor(engine, job, rows: int):
     """A CompleteJob that only takes the write lock and commits a transaction
     of `rows` event inserts (0: an empty one): the floor of any completion
     that is durable before it answers, one transaction a call."""
+    from torc_core.store.events import INSERT_EVENT  # noqa: PLC0415
+
     core = engine._completer._core  # noqa: SLF001 (a calibration case, not an API)
 
     def complete_job(_completion):
@@ -61,8 +63,7 @@ def _durable_floor(engine, job, rows: int):
             conn = core.writer
             conn.execute("BEGIN IMMEDIATE")
             for _ in range(rows):
-                conn.execute("INSERT INTO event (workflow_id, timestamp_ms, event_type, severity, data) "
-                             "VALUES (?, 0, 'bench_floor', 0, '{}')", (job.workflow_id,))
+                conn.execute(INSERT_EVENT, (job.workflow_id, 0, "bench_floor", 0, "{}"))
             conn.execute("COMMIT")
         return job
     return complete_job

@@ -18,7 +18,7 @@ from torc_grpc._pb import job_pb2 as jpb
 from torc_grpc._pb import worker_pb2 as kpb
 from torc_grpc._pb import workflow_pb2 as wpb
 from torc_grpc.testing import local_server
-from torc_grpc.worker.children import Reaper, spawn_shell
+from torc_grpc.worker.children import STATUS_LOST, Reaper, spawn_shell
 from torc_grpc.worker.inbox import Inbox
 
 S = c.JobStatus
@@ -163,5 +163,18 @@ def test_a_child_reaped_elsewhere_never_stops_the_reader(tmp_path):
     reaper = Reaper(inbox.put, inbox)
     child = spawn_shell("exit 3", dict(os.environ), str(tmp_path / "x.o"), str(tmp_path / "x.e"))
     reaper.watch(child)
-    os.waitpid(child.pid, 0)  # someone else got its status first (as with SIGCHLD ignored)
-    assert inbox.get(timeout=30) is child and child.returncode == 0 and not inbox._ready
+    os.waitpid(child.pid, 0)  # someone else got its status first
+    assert inbox.get(timeout=30) is child and child.returncode == STATUS_LOST and not inbox._ready
+
+
+def test_an_inherited_ignored_sigchld_never_loses_exit_statuses(tmp_path):
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # as a careless launcher leaves it
+    try:
+        inbox = Inbox()
+        reaper = Reaper(inbox.put, inbox)
+        assert signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL
+        child = spawn_shell("exit 3", dict(os.environ), str(tmp_path / "y.o"), str(tmp_path / "y.e"))
+        reaper.watch(child)
+        assert inbox.get(timeout=30) is child and child.returncode == 3
+    finally:
+        signal.signal(signal.SIGCHLD, previous)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from typing import TYPE_CHECKING, Callable, Mapping, Optional
 
@@ -38,6 +39,20 @@ class Child:
     def _reaped(self, returncode: int) -> None:
         self.returncode = returncode
         self._done.set()
+
+
+#: The return code reported for a job whose exit status was lost (reaped by someone else).
+STATUS_LOST = 255
+
+
+def collect_exit_statuses() -> None:
+    """SIGCHLD ignored (inherited through exec from whoever started the worker)
+    makes the kernel reap children itself, and every job's exit status would be
+    lost: put the default back. Only the main thread may set a handler."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        log.info("SIGCHLD was ignored: set back to its default, so that job exit statuses are seen")
 
 
 def no_inherited_fds() -> None:
@@ -88,6 +103,7 @@ class Reaper:
         self._inbox = inbox
         self._pidfd = inbox is not None and hasattr(os, "pidfd_open")
         no_inherited_fds()
+        collect_exit_statuses()
 
     def watch(self, child: Child) -> None:
         if self._pidfd:
@@ -112,8 +128,9 @@ class Reaper:
         try:
             _, status = os.waitpid(child.pid, 0)
             code = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): Popen's convention, 0
-            log.warning("job process %d was reaped elsewhere; its exit status is lost (reported 0)", child.pid)
-            code = 0
+        except ChildProcessError:  # reaped elsewhere: never report a success nobody saw
+            log.warning("job process %d was reaped elsewhere; its exit status is lost (reported %d)",
+                        child.pid, STATUS_LOST)
+            code = STATUS_LOST
         child._reaped(code)
         self._on_exit(child)
