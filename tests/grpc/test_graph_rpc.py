@@ -58,6 +58,29 @@ def test_a_picture_is_never_stale(stubs):
                what="the unblocker's commit in the picture")
 
 
+def test_a_picture_drawn_while_the_unblocker_commits_is_not_kept_as_current(served):
+    """The unblocker moves the in-memory counts just before its commit: a drawing
+    made in that window shows the rows before the commit and must not be reused
+    once the commit lands (it was, forever: the counts matched, no event came)."""
+    from torc_core import store  # noqa: PLC0415
+
+    running, stubs = served
+    chain = [c.JobSpec(name="a", command="x"), c.JobSpec(name="b", command="x", depends_on=["a"])]
+    wf, ids, _run, _node = setup(stubs, chain)
+
+    def b_status():
+        return [n.counts[0].status for n in graph(stubs, wf).nodes if n.job_id == ids["b"]][0]
+
+    assert b_status() == c.JOB_STATUS_BLOCKED
+    core = running.engine._core
+    with core.write_lock:  # as the unblocker holds it
+        core.states[wf].graph.set_statuses([ids["b"]], [c.JOB_STATUS_READY])  # counts first
+        assert b_status() == c.JOB_STATUS_BLOCKED  # drawn before the commit: the rows say blocked
+        with store.transaction(core.writer):
+            store.write_unblocked(core.writer, [], [ids["b"]], [])  # the commit
+    assert b_status() == c.JOB_STATUS_READY
+
+
 def test_many_callers_at_once_get_the_same_picture(stubs):
     jobs = [c.JobSpec(name=f"w_{i}", command="x") for i in range(2000)]
     wf, _ids, _run, _node = setup(stubs, jobs)

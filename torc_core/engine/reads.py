@@ -7,6 +7,7 @@ of a workflow whose in-memory state was not built yet.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from typing import Callable, Optional, Sequence
@@ -125,13 +126,22 @@ class Reads:
         self._core.workflow(conn, workflow_id)
 
         state = self._core.states.get(workflow_id)
-        stamp = (store.last_event_id(conn, workflow_id), tuple(state.graph.counts()) if state else None)
+        counts = tuple(state.graph.counts()) if state else None
+        stamp = (store.last_event_id(conn, workflow_id), counts)
 
-        def draw() -> dag.Picture:
+        def draw() -> tuple[dag.Picture, tuple]:
+            rows, newest_event = store.picture_rows(conn, workflow_id)
             try:
-                return dag.picture(store.picture_rows(conn, workflow_id), dag.Grouping(grouping), max_nodes)
+                picture = dag.picture(rows, dag.Grouping(grouping), max_nodes)
             except dag.TooLarge as exc:
                 raise InvalidTransition(str(exc), workflow_id=workflow_id) from None
+            # What the drawing shows, from its own snapshot: the unblocker moves the
+            # in-memory counts just before it commits, so a stamp read before the
+            # drawing could name changes the rows do not have yet.
+            if counts is None:
+                return picture, (newest_event, None)
+            seen = collections.Counter(rows.statuses)
+            return picture, (newest_event, tuple(seen.get(s, 0) for s in range(len(counts))))
         return self._pictures.get((workflow_id, grouping, max_nodes), stamp, draw)
 
     def resource_monitor(self, workflow_id: int) -> ResourceMonitor:
@@ -159,7 +169,7 @@ class _PictureCache:
     """A picture reads every job (about 4 s of server CPU at 1,000,000 jobs), so
     one workflow is drawn by one call at a time, and a call gets the last
     drawing again when nothing changed since (same newest event, same counts)
-    or when it was drawn while the call waited: many callers (dashboards, a
+    or when its drawing started after the call arrived: many callers (dashboards, a
     script in a loop) cost one drawing, not one each."""
 
     KEPT = 64
@@ -167,10 +177,12 @@ class _PictureCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._drawing: dict[int, threading.Lock] = {}
-        #: key -> (drawn at, the change stamp it was drawn at, picture)
+        #: key -> (when its drawing started, the change stamp it shows, picture)
         self._kept: dict[tuple, tuple[float, tuple, dag.Picture]] = {}
 
-    def get(self, key: tuple, stamp: tuple, draw: Callable[[], dag.Picture]) -> dag.Picture:
+    def get(self, key: tuple, stamp: tuple, draw: Callable[[], tuple[dag.Picture, tuple]]) -> dag.Picture:
+        """The kept drawing when it shows `stamp` (or was drawn while this call
+        waited); else a new one, kept with the stamp draw() says it shows."""
         arrived = time.monotonic()
         with self._lock:
             one = self._drawing.setdefault(key[0], threading.Lock())
@@ -179,10 +191,11 @@ class _PictureCache:
                 kept = self._kept.get(key)
             if kept is not None and (kept[1] == stamp or kept[0] >= arrived):
                 return kept[2]
-            picture = draw()
+            started = time.monotonic()  # its snapshot is taken after this: newer than any call before
+            picture, shown = draw()
             with self._lock:
                 self._kept.pop(key, None)
-                self._kept[key] = (time.monotonic(), stamp, picture)
+                self._kept[key] = (started, shown, picture)
                 while len(self._kept) > self.KEPT:
                     self._kept.pop(next(iter(self._kept)))
             return picture

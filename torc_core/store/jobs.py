@@ -12,6 +12,7 @@ import apsw
 from ..dag import GraphRows
 from ..models import Job, JobStatus
 from ._rows import JOB_SELECT, chunks, insert_rows_with_ids, job_from_row, one, placeholders
+from .events import last_event_id
 from .records import JobState, ReadyRow
 
 READY = int(JobStatus.READY)
@@ -213,10 +214,11 @@ def _edges(conn: apsw.Connection, workflow_id: int) -> tuple[array, array]:
     return ej, eb
 
 
-def picture_rows(conn: apsw.Connection, workflow_id: int) -> GraphRows:
+def picture_rows(conn: apsw.Connection, workflow_id: int) -> tuple[GraphRows, int]:
     """Jobs (ids ascending, names, statuses) and edges, for a picture of the graph,
-    from one read snapshot (an AddJobs between the two reads would leave edges to
-    jobs the first did not see)."""
+    and the newest event id, from one read snapshot (an AddJobs between the two
+    reads would leave edges to jobs the first did not see; the event id says
+    which changes the rows show)."""
     ids, names, statuses = array("q"), [], array("q")
     conn.execute("BEGIN DEFERRED")
     try:
@@ -225,9 +227,10 @@ def picture_rows(conn: apsw.Connection, workflow_id: int) -> GraphRows:
             names.append(name)
             statuses.append(status)
         edges = _edges(conn, workflow_id)
+        newest_event = last_event_id(conn, workflow_id)
     finally:
         conn.execute("COMMIT")
-    return GraphRows(ids, names, statuses, *edges)
+    return GraphRows(ids, names, statuses, *edges), newest_event
 
 
 def downstream(conn: apsw.Connection, job_ids: Sequence[int]) -> list[int]:
